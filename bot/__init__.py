@@ -1,0 +1,1 @@
+"""The runtime: registry, configuration, reply model and the adapters (shell, Slack, IMAP)."""

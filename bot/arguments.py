@@ -1,0 +1,59 @@
+"""Parsing the words after a verb: shell-quoted positionals, `field=value` pairs and flags."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field
+
+from storage.errors import UserError
+
+_PAIR = re.compile(r"^([A-Za-z][A-Za-z0-9_]*)=(.*)$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Arguments:
+    positionals: tuple[str, ...] = ()
+    fields: dict[str, str] = field(default_factory=dict)
+    flags: frozenset[str] = frozenset()
+
+    def positional(self, index: int, what: str, usage: str) -> str:
+        """The positional at `index`, or a UserError that says what is missing and how."""
+        if index < len(self.positionals):
+            return self.positionals[index]
+        raise UserError(f"Missing {what}. Usage: {usage}")
+
+    def rest(self, start: int) -> str:
+        return " ".join(self.positionals[start:])
+
+
+def split_words(text: str) -> list[str]:
+    """shlex split that turns an unbalanced quote into a message, and accepts curly quotes
+    (Slack and phones turn "straight" quotes into “curly” ones)."""
+    text = text.replace("\u201c", '"').replace("\u201d", '"')
+    text = text.replace("\u2018", "'").replace("\u2019", "'")
+    try:
+        return shlex.split(text)
+    except ValueError:
+        raise UserError(
+            'A quote is not closed. Put quotes around a whole value: name="Acme B.V.".'
+        ) from None
+
+
+def parse_arguments(words: list[str]) -> Arguments:
+    positionals: list[str] = []
+    pairs: dict[str, str] = {}
+    flags: set[str] = set()
+    for word in words:
+        if word.startswith("--") and len(word) > 2:
+            flags.add(word[2:])
+            continue
+        match = _PAIR.match(word)
+        if match:
+            key = match.group(1).lower()
+            if key in pairs:
+                raise UserError(f"{key} is given twice. Give each field once.")
+            pairs[key] = match.group(2)
+        else:
+            positionals.append(word)
+    return Arguments(tuple(positionals), pairs, frozenset(flags))

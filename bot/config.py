@@ -1,0 +1,175 @@
+"""Configuration: a TOML file plus the environment.
+
+Where the file is: `--config FILE`, else `$CONTACTBOT_CONFIG`, else `./config.toml`, else
+`config.toml` in the user config directory; with none, the defaults. Secrets never live in the
+file: tokens and passwords are read from the environment. A key the program does not know, or
+a value of the wrong kind, is refused at start with the key's name and what was expected.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+APP_NAME = "contactbot"
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used; the message names the key and what was expected."""
+
+
+@dataclass(frozen=True)
+class RoleSettings:
+    """Slack user ids and user-group ids per role. Empty: everybody has `sales`."""
+
+    admin: frozenset[str] = frozenset()
+    sales: frozenset[str] = frozenset()
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.admin or self.sales)
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    api_url: str = ""
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    plugins: tuple[str, ...] | None = None  # None: every installed plugin
+    setup: Mapping[str, Any] = field(default_factory=dict)
+    codes: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
+    roles: RoleSettings = RoleSettings()
+    slack: SlackSettings = SlackSettings()
+    config_path: Path | None = None
+
+
+_TOP_KEYS = {"data_dir", "database", "plugins", "setup", "codes", "roles", "slack"}
+
+
+def find_config_file(explicit: str | Path | None, env: Mapping[str, str]) -> Path | None:
+    """The configuration file to read, by the precedence documented above."""
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(f"--config: {path} does not exist.")
+        return path
+    if env.get("CONTACTBOT_CONFIG"):
+        path = Path(env["CONTACTBOT_CONFIG"])
+        if not path.is_file():
+            raise ConfigError(f"CONTACTBOT_CONFIG: {path} does not exist.")
+        return path
+    for candidate in (
+        Path("config.toml"),
+        Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml",
+    ):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _table(data: Mapping[str, Any], key: str, allowed: set[str]) -> Mapping[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{key}: expected a table ([{key}]), got {type(value).__name__}.")
+    for sub in value:
+        if sub not in allowed:
+            raise ConfigError(
+                f"{key}.{sub}: unknown key. Known keys in [{key}]: {', '.join(sorted(allowed))}."
+            )
+    return value
+
+
+def _string_list(value: Any, key: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f'{key}: expected a list of strings, like ["U0123"].')
+    return tuple(value)
+
+
+def load_settings(
+    explicit: str | Path | None = None, env: Mapping[str, str] | None = None
+) -> Settings:
+    """Read the configuration file (if any) and the environment into Settings."""
+    from storage.setup import SETUP_KEYS
+
+    env = os.environ if env is None else env
+    path = find_config_file(explicit, env)
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"{path}: not valid TOML ({error}).") from None
+    for key in data:
+        if key not in _TOP_KEYS:
+            raise ConfigError(f"{key}: unknown key. Known keys: {', '.join(sorted(_TOP_KEYS))}.")
+
+    data_dir_value = env.get("CONTACTBOT_DATA_DIR") or data.get("data_dir")
+    if data_dir_value is not None and not isinstance(data_dir_value, str):
+        raise ConfigError("data_dir: expected a path as a string.")
+    data_dir = Path(data_dir_value or platformdirs.user_data_dir(APP_NAME)).expanduser()
+
+    database = _table(data, "database", {"url"})
+    url = env.get("CONTACTBOT_DATABASE_URL") or database.get("url") or ""
+    if not isinstance(url, str):
+        raise ConfigError("database.url: expected a string like postgresql+psycopg://host/db.")
+    if not url:
+        url = f"sqlite:///{data_dir / 'contactbot.db'}"
+
+    plugins_table = _table(data, "plugins", {"enabled"})
+    plugins = (
+        _string_list(plugins_table["enabled"], "plugins.enabled")
+        if "enabled" in plugins_table
+        else None
+    )
+    setup = _table(data, "setup", set(SETUP_KEYS))
+    codes = _codes(data)
+    roles_table = _table(data, "roles", {"admin", "sales"})
+    roles = RoleSettings(
+        admin=frozenset(_string_list(roles_table.get("admin", []), "roles.admin")),
+        sales=frozenset(_string_list(roles_table.get("sales", []), "roles.sales")),
+    )
+    slack_table = _table(data, "slack", {"api_url"})
+    api_url = env.get("CONTACTBOT_SLACK_API_URL") or slack_table.get("api_url", "")
+    return Settings(
+        data_dir=data_dir,
+        database_url=url,
+        plugins=plugins,
+        setup=dict(setup),
+        codes=codes,
+        roles=roles,
+        slack=SlackSettings(api_url=str(api_url)),
+        config_path=path,
+    )
+
+
+def _codes(data: Mapping[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
+    from storage.codes import CODE_TABLES
+
+    table = _table(data, "codes", set(CODE_TABLES))
+    result: dict[str, dict[str, dict[str, Any]]] = {}
+    for name, entries in table.items():
+        if not isinstance(entries, Mapping):
+            raise ConfigError(f"codes.{name}: expected a table of codes, like [codes.{name}.X].")
+        allowed = set(CODE_TABLES[name].fields)
+        result[name] = {}
+        for code, values in entries.items():
+            if not isinstance(values, Mapping):
+                raise ConfigError(f"codes.{name}.{code}: expected a table of fields.")
+            for key in values:
+                if key not in allowed:
+                    raise ConfigError(
+                        f"codes.{name}.{code}.{key}: unknown field. "
+                        f"Fields: {', '.join(sorted(allowed))}."
+                    )
+            result[name][code] = dict(values)
+    return result

@@ -1,0 +1,141 @@
+"""The dispatcher: from a CommandInvocation to a Reply, the same for every adapter.
+
+It finds the verb, runs the filter chain (roles, confirmation), then runs the handler in one
+transaction: a UserError rolls everything back and becomes the reply's text; any other error
+is logged with an id and becomes a short apology carrying that id.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from bot.arguments import Arguments, parse_arguments, split_words
+from bot.config import Settings
+from bot.inputs import Actor, CommandInvocation
+from bot.registry import CommandSpec, Registry
+from bot.reply import Confirmation, Reply
+from storage.database import Store
+from storage.errors import UserError
+
+log = logging.getLogger(__name__)
+
+YES_FLAG = "yes"
+
+
+@dataclass
+class Context:
+    """What a handler gets besides its arguments."""
+
+    session: Session
+    actor: Actor
+    args: Arguments
+    invocation: CommandInvocation
+    registry: Registry
+    settings: Settings
+    spec: CommandSpec
+
+    def require_role(self, role: str, what: str) -> None:
+        """For a sub-action that needs more than the command itself (`codes … add`)."""
+        if not self.actor.has(role):
+            raise UserError(f"`{what}` needs the {role} role, which you do not have.")
+
+
+#: A filter may stop a command before it runs by returning a Reply.
+Filter = Callable[[CommandSpec, CommandInvocation, Arguments], Reply | None]
+
+
+def require_role(
+    spec: CommandSpec, invocation: CommandInvocation, _args: Arguments
+) -> Reply | None:
+    if any(invocation.actor.has(role) for role in spec.roles):
+        return None
+    needed = " or ".join(sorted(spec.roles))
+    return Reply.error(f"`{spec.verb}` needs the {needed} role, which you do not have.")
+
+
+def require_confirmation(
+    spec: CommandSpec, invocation: CommandInvocation, args: Arguments
+) -> Reply | None:
+    """Destructive commands ask first; `--yes` (or the confirm button) answers yes."""
+    if not spec.confirm or YES_FLAG in args.flags:
+        return None
+    command = f"{invocation.text.strip()} --{YES_FLAG}"
+    question = f"Really run `{invocation.text.strip()}`?"
+    return Reply(text=question, confirm=Confirmation(question, command))
+
+
+DEFAULT_FILTERS: tuple[Filter, ...] = (require_role, require_confirmation)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        registry: Registry,
+        store: Store,
+        settings: Settings,
+        filters: Sequence[Filter] = DEFAULT_FILTERS,
+    ) -> None:
+        self.registry = registry
+        self.store = store
+        self.settings = settings
+        self.filters = tuple(filters)
+
+    def dispatch(self, invocation: CommandInvocation) -> Reply:
+        try:
+            return self._dispatch(invocation)
+        except UserError as error:
+            return Reply.error(error.message)
+        except Exception:
+            error_id = uuid.uuid4().hex[:8]
+            log.exception(
+                "error %s while running %r for %s",
+                error_id,
+                invocation.text,
+                invocation.actor.user_id,
+            )
+            return Reply.error(
+                f"Sorry, that went wrong on our side (error {error_id}). Nothing was changed; "
+                "the error is in the log under that id."
+            )
+
+    def _dispatch(self, invocation: CommandInvocation) -> Reply:
+        words = split_words(invocation.text)
+        if not words:
+            words = ["help"]
+        verb, rest = words[0].lower(), words[1:]
+        spec = self.registry.commands.get(verb)
+        if spec is None:
+            return Reply.error(self._unknown_verb(verb))
+        args = parse_arguments(rest)
+        for check in self.filters:
+            stop = check(spec, invocation, args)
+            if stop is not None:
+                return stop
+        return self._run(spec, invocation, args)
+
+    def _run(self, spec: CommandSpec, invocation: CommandInvocation, args: Arguments) -> Reply:
+        with self.store.transaction() as session:
+            context = Context(
+                session=session,
+                actor=invocation.actor,
+                args=args,
+                invocation=invocation,
+                registry=self.registry,
+                settings=self.settings,
+                spec=spec,
+            )
+            reply = spec.handler(context)
+            if not isinstance(reply, Reply):
+                raise TypeError(f"{spec.plugin}.{spec.verb} returned {type(reply).__name__}")
+            return reply
+
+    def _unknown_verb(self, verb: str) -> str:
+        close = difflib.get_close_matches(verb, self.registry.verbs(), n=1, cutoff=0.5)
+        hint = f" Did you mean `{close[0]}`?" if close else ""
+        return f"Unknown command `{verb}`.{hint} Type `help` for the list."

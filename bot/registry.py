@@ -1,0 +1,191 @@
+"""The plugin registry: decorators that attach typed specs, and one Registry that collects them.
+
+A decorator only attaches a frozen spec to the function (as slack-machine does); nothing is
+registered at import time. `Registry.add_plugin(module)` scans a module for specs, so each test
+can build a fresh Registry, and plugins from other packages are found through the entry-point
+group `contactbot.plugins`, the same way the built-ins are.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from importlib.metadata import entry_points
+from types import ModuleType
+from typing import Any
+
+from bot.inputs import SALES
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "contactbot.plugins"
+SPEC_ATTRIBUTE = "__contactbot_specs__"
+
+
+class RegistryError(Exception):
+    """A plugin that cannot be registered (a duplicate verb, a missing plugin)."""
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    verb: str
+    handler: Callable[..., Any]
+    usage: str
+    roles: frozenset[str]
+    confirm: bool = False
+    plugin: str = ""
+
+    @property
+    def help(self) -> str:
+        return inspect.cleandoc(self.handler.__doc__ or "").strip()
+
+    @property
+    def summary(self) -> str:
+        """The docstring's first paragraph, on one line."""
+        return " ".join(self.help.split("\n\n")[0].split())
+
+
+@dataclass(frozen=True)
+class EmailHandlerSpec:
+    name: str
+    handler: Callable[..., Any]
+    plugin: str = ""
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    action_id: str
+    handler: Callable[..., Any]
+    roles: frozenset[str]
+    plugin: str = ""
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    job_id: str
+    handler: Callable[..., Any]
+    cron: str  # a crontab expression; config may override it by job id
+    plugin: str = ""
+
+
+Spec = CommandSpec | EmailHandlerSpec | ActionSpec | ScheduleSpec
+
+
+def _attach(function: Callable[..., Any], spec: Spec) -> Callable[..., Any]:
+    specs = list(getattr(function, SPEC_ATTRIBUTE, ()))
+    specs.append(spec)
+    setattr(function, SPEC_ATTRIBUTE, tuple(specs))
+    return function
+
+
+def command(
+    verb: str, *, usage: str = "", roles: Iterable[str] = (SALES,), confirm: bool = False
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a function as the handler of `verb`. Its docstring is the `help` text: the first
+    line is the summary. `roles`: any one of them lets a user run it. `confirm`: ask first."""
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        spec = CommandSpec(verb, function, usage or verb, frozenset(roles), confirm)
+        return _attach(function, spec)
+
+    return decorate
+
+
+def on_email(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a function as a handler of every parsed email."""
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        return _attach(function, EmailHandlerSpec(name, function))
+
+    return decorate
+
+
+def action(
+    action_id: str, *, roles: Iterable[str] = (SALES,)
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a function as the handler of a button or menu action."""
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        return _attach(function, ActionSpec(action_id, function, frozenset(roles)))
+
+    return decorate
+
+
+def schedule(job_id: str, *, cron: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a function as a scheduled job."""
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        return _attach(function, ScheduleSpec(job_id, function, cron))
+
+    return decorate
+
+
+@dataclass
+class Registry:
+    """Every command, email handler, action and schedule of the enabled plugins."""
+
+    commands: dict[str, CommandSpec] = field(default_factory=dict)
+    email_handlers: list[EmailHandlerSpec] = field(default_factory=list)
+    actions: dict[str, ActionSpec] = field(default_factory=dict)
+    schedules: dict[str, ScheduleSpec] = field(default_factory=dict)
+    plugins: list[str] = field(default_factory=list)
+
+    def add_plugin(self, module: ModuleType, name: str | None = None) -> None:
+        """Register every spec found on the module's functions. A verb, action or job that
+        is registered already fails here, naming both plugins."""
+        plugin = name or module.__name__
+        for _, function in inspect.getmembers(module, callable):
+            for spec in getattr(function, SPEC_ATTRIBUTE, ()):
+                self._add(spec, plugin)
+        self.plugins.append(plugin)
+
+    def _add(self, spec: Spec, plugin: str) -> None:
+        spec = _with_plugin(spec, plugin)
+        match spec:
+            case CommandSpec(verb=verb):
+                self._claim(self.commands, verb, spec, "command")
+            case ActionSpec(action_id=action_id):
+                self._claim(self.actions, action_id, spec, "action")
+            case ScheduleSpec(job_id=job_id):
+                self._claim(self.schedules, job_id, spec, "scheduled job")
+            case EmailHandlerSpec():
+                self.email_handlers.append(spec)
+
+    @staticmethod
+    def _claim(table: dict[str, Any], key: str, spec: Spec, what: str) -> None:
+        if key in table:
+            raise RegistryError(
+                f"The {what} `{key}` of plugin {spec.plugin} is registered already "
+                f"by plugin {table[key].plugin}."
+            )
+        table[key] = spec
+
+    def verbs(self) -> list[str]:
+        return sorted(self.commands)
+
+
+def _with_plugin(spec: Spec, plugin: str) -> Spec:
+    return replace(spec, plugin=plugin)
+
+
+def available_plugins() -> dict[str, Callable[[], ModuleType]]:
+    """Plugins installed in this environment: entry-point name -> loader."""
+    return {ep.name: ep.load for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def build_registry(enabled: Iterable[str] | None = None) -> Registry:
+    """A Registry of the named plugins (all installed ones when `enabled` is None)."""
+    installed = available_plugins()
+    names = list(installed) if enabled is None else list(enabled)
+    registry = Registry()
+    for name in names:
+        loader = installed.get(name)
+        if loader is None:
+            raise RegistryError(
+                f"Plugin `{name}` is enabled in config but not installed. "
+                f"Installed plugins: {', '.join(sorted(installed)) or 'none'}."
+            )
+        registry.add_plugin(loader(), name)
+    return registry

@@ -1,0 +1,74 @@
+"""Wiring one running contactbot: settings -> store (migrated, seeded) -> registry -> dispatcher.
+
+Every entry point (shell, Slack, mail worker, scheduler) builds its App here, so they all run
+the same plugins against the same store with the same rules.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from bot.config import Settings
+from bot.dispatcher import Dispatcher
+from bot.inputs import ADMIN, SALES, Actor, CommandInvocation
+from bot.registry import Registry, build_registry
+from bot.reply import Reply
+from storage.codes import code_table
+from storage.database import Store
+from storage.setup import update_setup
+
+log = logging.getLogger(__name__)
+
+#: The shell runs with the rights of whoever owns the database file.
+SHELL_ACTOR = Actor(user_id="shell", name="shell", roles=frozenset({ADMIN, SALES}))
+
+
+@dataclass
+class App:
+    settings: Settings
+    store: Store
+    registry: Registry
+    dispatcher: Dispatcher
+
+    def run(self, text: str, actor: Actor = SHELL_ACTOR, **kwargs: object) -> Reply:
+        """Run one command line as `actor` (the shell's admin by default)."""
+        return self.dispatcher.dispatch(CommandInvocation(actor=actor, text=text, **kwargs))  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        self.store.dispose()
+
+
+def open_store(settings: Settings) -> Store:
+    """Open the configured database, migrating an embedded SQLite file by itself; a database
+    that had no schema yet is seeded with the configured code tables and setup."""
+    if settings.database_url.startswith("sqlite:///"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = Store(settings.database_url)
+    was_empty = store.current_revision() is None
+    store.ensure_schema()
+    if was_empty:
+        seed_from_config(store, settings)
+    return store
+
+
+def seed_from_config(store: Store, settings: Settings) -> None:
+    """Write `[codes.*]` and `[setup]` from config into a new database (later edits made with
+    `codes` and `setup` are then the database's own and are not overwritten at start)."""
+    with store.transaction() as session:
+        for table_name, entries in settings.codes.items():
+            table = code_table(table_name)
+            for code, values in entries.items():
+                row = table.get(session, code) or table.model(code=code.upper())  # type: ignore[call-arg]
+                for key, value in values.items():
+                    setattr(row, key, value)
+                session.add(row)
+        session.flush()
+        if settings.setup:
+            update_setup(session, settings.setup)
+
+
+def build_app(settings: Settings, registry: Registry | None = None) -> App:
+    store = open_store(settings)
+    registry = registry or build_registry(settings.plugins)
+    return App(settings, store, registry, Dispatcher(registry, store, settings))

@@ -1,0 +1,95 @@
+"""`contactbot shell`: the registry at a prompt, or fed one command per line from a script.
+
+In a terminal it is a prompt_toolkit prompt with history and verb completion, and it asks
+before a destructive command. With standard input from a file or a pipe it reads one command
+per line, prints each reply, and never waits for an answer: a command that needs confirmation
+must carry `--yes` there.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from typing import TextIO
+
+from bot.reply import Reply
+from bot.runtime import App
+from bot.text_render import render_text
+
+PROMPT = "contactbot> "
+EXIT_WORDS = {"exit", "quit", ":q"}
+
+
+def run_line(app: App, line: str, out: TextIO, *, ask: bool) -> bool:
+    """Run one command line and print its reply; returns whether it succeeded."""
+    reply = app.run(line)
+    if reply.confirm is not None:
+        if ask and _ask_yes(reply.confirm.question):
+            reply = app.run(reply.confirm.command)
+        else:
+            hint = "" if ask else " Add --yes to run it without asking."
+            print(f"{reply.confirm.question} Not done.{hint}", file=out)
+            return ask
+    _print(reply, out)
+    return reply.ok
+
+
+def _print(reply: Reply, out: TextIO) -> None:
+    print(render_text(reply), file=out)
+
+
+def _ask_yes(question: str) -> bool:
+    from prompt_toolkit import prompt
+
+    try:
+        answer = prompt(f"{question} [y/N] ")
+    except (EOFError, KeyboardInterrupt):
+        return False
+    return answer.strip().lower() in {"y", "yes"}
+
+
+def run_script(app: App, lines: Iterable[str], out: TextIO) -> int:
+    """Run commands from a non-terminal stream; exit status 1 when any of them failed."""
+    failed = False
+    for raw in lines:
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.lower() in EXIT_WORDS:
+            break
+        if not run_line(app, line, out, ask=False):
+            failed = True
+    return 1 if failed else 0
+
+
+def run_interactive(app: App) -> int:
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.completion import WordCompleter
+    from prompt_toolkit.history import FileHistory
+
+    app.settings.data_dir.mkdir(parents=True, exist_ok=True)
+    history = FileHistory(str(app.settings.data_dir / "shell_history"))
+    completer = WordCompleter([*app.registry.verbs(), "exit"], sentence=True)
+    session: PromptSession[str] = PromptSession(history=history, completer=completer)
+    print("contactbot shell. Type `help` for the commands, `exit` to leave.")
+    while True:
+        try:
+            line = session.prompt(PROMPT)
+        except KeyboardInterrupt:
+            continue
+        except EOFError:
+            return 0
+        line = line.strip()
+        if not line:
+            continue
+        if line.lower() in EXIT_WORDS:
+            return 0
+        run_line(app, line, sys.stdout, ask=True)
+
+
+def run_shell(app: App, command: str | None = None) -> int:
+    if command is not None:
+        return 0 if run_line(app, command, sys.stdout, ask=False) else 1
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        return run_interactive(app)
+    return run_script(app, sys.stdin, sys.stdout)

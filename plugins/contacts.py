@@ -1,0 +1,130 @@
+"""The contact card commands: new, find, show, set, type, delete."""
+
+from __future__ import annotations
+
+from bot.dispatcher import Context
+from bot.inputs import ADMIN
+from bot.registry import command
+from bot.reply import Reply, Table
+from plugins.contact_card import contact_card
+from storage.contacts import (
+    change_type,
+    contacts_to_delete,
+    create_contact,
+    delete_contact,
+    resolve_contact,
+    update_contact,
+)
+from storage.errors import UserError
+from storage.models import ContactType
+from storage.search import find_contacts
+
+NEW_USAGE = 'new company|person "<name>" [field=value …]'
+
+
+def _kind(word: str, usage: str) -> ContactType:
+    try:
+        return ContactType(word.lower())
+    except ValueError:
+        raise UserError(f"`{word}` is not company or person. Usage: {usage}") from None
+
+
+@command("new", usage=NEW_USAGE)
+def new(ctx: Context) -> Reply:
+    """Create a company or a person.
+
+    `new company "Acme Holding B.V." city=Amsterdam phone="+31 20 555 0100"`
+    `new person "Jan de Vries" company=CT000001 email=jan@acme.example`
+    A person takes its company's address, phone, salesperson, … (see `setup`); the setup's
+    defaults fill what is still blank.
+    """
+    args = ctx.args
+    kind = _kind(args.positional(0, "company or person", NEW_USAGE), NEW_USAGE)
+    name = args.rest(1)
+    contact = create_contact(
+        ctx.session,
+        kind,
+        name,
+        args.fields,
+        actor_salesperson=ctx.actor.salesperson_code,
+    )
+    return Reply(
+        text=f"Created {kind.value} {contact.no}: {contact.name}", cards=(contact_card(contact),)
+    )
+
+
+@command("find", usage="find <text>")
+def find(ctx: Context) -> Reply:
+    """Search contacts by name, company, email or phone, typos forgiven: `find acme holdng`."""
+    query = " ".join([*ctx.args.positionals, *(f"{k}={v}" for k, v in ctx.args.fields.items())])
+    if not query.strip():
+        raise UserError("Say what to look for: `find acme` or `find 555 0100`.")
+    hits = find_contacts(ctx.session, query)
+    if not hits:
+        return Reply(text=f"No contact matches `{query}`. Check the spelling or try fewer words.")
+    rows = tuple(
+        (
+            hit.contact.no,
+            hit.contact.type.value,
+            hit.contact.name,
+            hit.contact.company_name,
+            hit.contact.city,
+        )
+        for hit in hits
+    )
+    noun = "contact" if len(hits) == 1 else "contacts"
+    return Reply(
+        text=f"{len(hits)} {noun} for `{query}`:",
+        table=Table(("no", "type", "name", "company", "city"), rows),
+        shareable=True,
+    )
+
+
+@command("show", usage="show <no|name>")
+def show(ctx: Context) -> Reply:
+    """Show a contact's card: `show CT000001` or `show "Acme Holding B.V."`."""
+    ref = ctx.args.rest(0)
+    contact = resolve_contact(ctx.session, ref)
+    return Reply(cards=(contact_card(contact),), shareable=True)
+
+
+@command("set", usage="set <no> field=value …")
+def set_fields(ctx: Context) -> Reply:
+    """Change fields of a contact: `set CT000001 city=Rotterdam phone="+31 10 555 0100"`.
+
+    A company's change reaches each of its persons whose value was still the company's.
+    An empty value (`city=`) clears a field.
+    """
+    ref = ctx.args.positional(0, "the contact's number", "set <no> field=value …")
+    contact = resolve_contact(ctx.session, ref)
+    result = update_contact(ctx.session, contact, ctx.args.fields)
+    if not result.changed:
+        text = f"{contact.no} already had those values; nothing changed."
+    else:
+        text = f"Changed {contact.no}: {', '.join(result.changed)}."
+    if result.pushed:
+        pushed = "; ".join(f"{no} ({', '.join(names)})" for no, names in result.pushed.items())
+        text += f" Persons updated too: {pushed}."
+    return Reply(text=text, cards=(contact_card(contact),))
+
+
+@command("type", usage="type <no> person|company")
+def set_type(ctx: Context) -> Reply:
+    """Turn a company into a person or a person into a company, when nothing depends on it."""
+    usage = "type <no> person|company"
+    contact = resolve_contact(ctx.session, ctx.args.positional(0, "the contact's number", usage))
+    kind = _kind(ctx.args.positional(1, "person or company", usage), usage)
+    change_type(ctx.session, contact, kind)
+    return Reply(text=f"{contact.no} {contact.name} is a {kind.value} now.")
+
+
+@command("delete", usage="delete <no> [--yes]", roles=(ADMIN,), confirm=True)
+def delete(ctx: Context) -> Reply:
+    """Delete a contact; a company takes its persons with it. Asks for confirmation."""
+    contact = resolve_contact(ctx.session, ctx.args.rest(0))
+    doomed = contacts_to_delete(contact)
+    deleted = delete_contact(ctx.session, contact)
+    text = f"Deleted {', '.join(deleted)}."
+    if len(doomed) > 1:
+        text = f"Deleted {contact.no} and its persons {', '.join(deleted[:-1])}."
+    return Reply(text=text)

@@ -1,0 +1,29 @@
+"""`help` and `help <verb>`, written from the registered handlers' usage and docstrings."""
+
+from __future__ import annotations
+
+import difflib
+
+from bot.dispatcher import Context
+from bot.registry import command
+from bot.reply import Reply, Table
+
+
+@command("help", usage="help [verb]")
+def help_command(ctx: Context) -> Reply:
+    """List the commands, or explain one: `help new`."""
+    commands = ctx.registry.commands
+    if ctx.args.positionals:
+        verb = ctx.args.positionals[0].lower()
+        spec = commands.get(verb)
+        if spec is None:
+            close = difflib.get_close_matches(verb, list(commands), n=1, cutoff=0.5)
+            hint = f" Did you mean `{close[0]}`?" if close else ""
+            return Reply.error(f"No command `{verb}`.{hint} Type `help` for the list.")
+        roles = ", ".join(sorted(spec.roles))
+        return Reply(text=f"Usage: {spec.usage}\n\n{spec.help}\n\nRoles: {roles}")
+    rows = tuple((spec.usage, spec.summary) for _, spec in sorted(commands.items()))
+    return Reply(
+        text="Commands (type `help <command>` for details):",
+        table=Table(("usage", "what it does"), rows),
+    )

@@ -1,0 +1,91 @@
+"""The code tables (salespeople, territories, …): one catalogue that the `codes` command, the
+field validation and the import all use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.errors import NotFound, UserError
+from storage.models import (
+    Base,
+    CountryRegion,
+    IndustryGroup,
+    JobResponsibility,
+    Language,
+    MailingGroup,
+    OrganizationalLevel,
+    Salesperson,
+    Salutation,
+    Territory,
+)
+
+
+@dataclass(frozen=True)
+class CodeTable:
+    name: str  # as typed: `codes territories …`
+    model: type[Base]
+    fields: tuple[str, ...]  # editable columns besides `code`
+    singular: str
+
+    def get(self, session: Session, code: str) -> Base | None:
+        return session.get(self.model, code.upper())
+
+    def require(self, session: Session, code: str, field: str | None = None) -> Base:
+        row = self.get(session, code)
+        if row is None:
+            where = f"{field}: " if field else ""
+            raise NotFound(
+                f"{where}{self.singular} `{code}` does not exist. "
+                f"Add it with `codes {self.name} add {code.upper()} …`, "
+                f"or see `codes {self.name} list`."
+            )
+        return row
+
+    def all(self, session: Session) -> list[Base]:
+        return list(session.scalars(select(self.model).order_by(self.model.code)))  # type: ignore[attr-defined]
+
+
+CODE_TABLES: dict[str, CodeTable] = {
+    t.name: t
+    for t in (
+        CodeTable("salespeople", Salesperson, ("name", "email", "slack_user_id"), "salesperson"),
+        CodeTable("territories", Territory, ("name",), "territory"),
+        CodeTable("countries", CountryRegion, ("name",), "country/region"),
+        CodeTable("languages", Language, ("name",), "language"),
+        CodeTable("jobs", JobResponsibility, ("description",), "job responsibility"),
+        CodeTable("industries", IndustryGroup, ("description",), "industry group"),
+        CodeTable("levels", OrganizationalLevel, ("description",), "organizational level"),
+        CodeTable("mailing", MailingGroup, ("description",), "mailing group"),
+        CodeTable("salutations", Salutation, ("description",), "salutation"),
+    )
+}
+
+#: Other words people use for the same tables.
+ALIASES = {
+    "salesperson": "salespeople",
+    "territory": "territories",
+    "country": "countries",
+    "language": "languages",
+    "job": "jobs",
+    "job_responsibilities": "jobs",
+    "responsibilities": "jobs",
+    "industry": "industries",
+    "industry_groups": "industries",
+    "level": "levels",
+    "organizational_levels": "levels",
+    "mailing_groups": "mailing",
+    "mailinggroups": "mailing",
+    "salutation": "salutations",
+}
+
+
+def code_table(name: str) -> CodeTable:
+    wanted = name.lower().replace(" ", "_").replace("-", "_")
+    key = ALIASES.get(wanted, wanted)
+    table = CODE_TABLES.get(key)
+    if table is None:
+        raise UserError(f"Unknown code table `{name}`. Tables: {', '.join(CODE_TABLES)}.")
+    return table

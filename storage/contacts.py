@@ -1,0 +1,377 @@
+"""Creating, changing, retyping and deleting contacts: every rule of the contact card.
+
+Each function works inside the caller's transaction and raises `UserError` before anything is
+written when the input is wrong, so a command either changes everything it asked for or
+nothing. Adapters never touch models directly for writes; they call these.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from storage.codes import code_table
+from storage.errors import Ambiguous, NotFound, UserError
+from storage.fields import (
+    CODE_FIELDS,
+    EDITABLE_FIELDS,
+    FIELD_BY_NAME,
+    PERSON_ONLY_FIELDS,
+    unknown_field_message,
+)
+from storage.inheritance import inherit_from_company, push_down, snapshot
+from storage.models import Contact, ContactType
+from storage.normalize import (
+    break_down_name,
+    normalize_email,
+    parse_phone,
+    search_text,
+)
+from storage.numbering import next_contact_no
+from storage.setup import get_setup
+
+NUMBER_PATTERN = re.compile(r"^[A-Za-z]{0,10}\d+$")
+
+#: A guard returns a reason why `contact` may not become `new_type`, or None. Later stores
+#: (business relations, interactions) add their own rule here.
+TypeChangeGuard = Callable[[Session, Contact, ContactType], str | None]
+TYPE_CHANGE_GUARDS: list[TypeChangeGuard] = []
+
+#: Called with each contact about to be deleted, so that dependent stores can clean up or refuse.
+DeleteHook = Callable[[Session, Contact], None]
+DELETE_HOOKS: list[DeleteHook] = []
+
+
+@dataclass
+class ChangeResult:
+    """What a write did, for the reply: the contact, its changed fields, and the persons that
+    inheritance updated."""
+
+    contact: Contact
+    changed: list[str] = field(default_factory=list)
+    pushed: dict[str, list[str]] = field(default_factory=dict)
+
+
+# --- lookup ------------------------------------------------------------------------------
+
+
+def get_by_no(session: Session, no: str) -> Contact | None:
+    return session.scalars(select(Contact).where(Contact.no == no.strip().upper())).one_or_none()
+
+
+def resolve_contact(session: Session, ref: str, *, kind: ContactType | None = None) -> Contact:
+    """Find a contact by number, or by exact name (any case) when that name is unambiguous."""
+    ref = ref.strip()
+    if not ref:
+        raise UserError("Name a contact by its number (like CT000001) or its exact name.")
+    contact = get_by_no(session, ref) if NUMBER_PATTERN.match(ref) else None
+    if contact is not None:
+        if kind and contact.type is not kind:
+            raise UserError(f"{contact.no} {contact.name} is a {contact.type.value}, not a {kind}.")
+        return contact
+    query = select(Contact).where(func.lower(Contact.name) == ref.lower())
+    if kind:
+        query = query.where(Contact.type == kind)
+    matches = list(session.scalars(query.order_by(Contact.no).limit(11)))
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        listed = ", ".join(f"{c.no} ({c.company_name or c.city or c.type.value})" for c in matches)
+        more = " and more" if len(matches) > 10 else ""
+        raise Ambiguous(f"`{ref}` names several contacts: {listed}{more}. Use the number.")
+    what = f"{kind.value} " if kind else "contact "
+    raise NotFound(f"No {what}`{ref}`. Try `find {ref}` to search.")
+
+
+# --- assigning fields --------------------------------------------------------------------
+
+
+def _check_fields(fields: Mapping[str, str]) -> None:
+    for name in fields:
+        if name not in EDITABLE_FIELDS:
+            raise UserError(unknown_field_message(name))
+
+
+def _check_length(name: str, value: str) -> None:
+    column = Contact.__table__.c[name]
+    limit = getattr(column.type, "length", None)
+    if limit and len(value) > limit:
+        raise UserError(
+            f"{name}: {len(value)} characters is too long; the most is {limit}. Shorten it."
+        )
+
+
+def _phone_region(session: Session, contact: Contact) -> str | None:
+    country = contact.country or get_setup(session).default_country
+    return country if country and len(country) == 2 else None
+
+
+def _assign_plain(session: Session, contact: Contact, name: str, value: str) -> None:
+    """Set one typed field on the card, validated and normalised."""
+    value = value.strip()
+    if name in PERSON_ONLY_FIELDS and contact.type is ContactType.COMPANY:
+        raise UserError(
+            f"{name} applies to persons only; {contact.no or 'a company'} is a company."
+        )
+    if name in CODE_FIELDS:
+        if value:
+            row = code_table(FIELD_BY_NAME[name].code_table or name).require(session, value, name)
+            value = row.code  # type: ignore[attr-defined]
+        setattr(contact, name, value or None)
+        return
+    if name in ("phone", "mobile"):
+        normalized = parse_phone(name, value, _phone_region(session, contact))
+        _check_length(name, value)
+        setattr(contact, name, value)
+        setattr(contact, f"{name}_e164", normalized)
+        return
+    if name == "email":
+        contact.email_normalized = normalize_email(value)
+        _check_length(name, value)
+        contact.email = value
+        return
+    _check_length(name, value)
+    setattr(contact, name, value)
+
+
+def _apply_fields(session: Session, contact: Contact, fields: Mapping[str, str]) -> list[str]:
+    """Apply typed fields (not `company`) in an order where each sees what it depends on."""
+    changed: list[str] = []
+    ordered = sorted(
+        (n for n in fields if n != "company"),
+        key=lambda n: (n != "country", n in ("phone", "mobile")),
+    )
+    for name in ordered:
+        before = getattr(contact, name)
+        _assign_plain(session, contact, name, fields[name])
+        if getattr(contact, name) != before:
+            changed.append(name)
+    if contact.type is ContactType.PERSON:
+        _settle_person_name(contact, fields)
+    return changed
+
+
+def _settle_person_name(contact: Contact, fields: Mapping[str, str]) -> None:
+    """Keep Name and its parts consistent: a typed Name is broken down, typed parts build it."""
+    parts_typed = any(n in fields for n in ("first_name", "middle_name", "surname"))
+    if "name" in fields and not parts_typed:
+        parts = break_down_name(contact.name)
+        contact.first_name, contact.middle_name, contact.surname = (
+            parts.first_name,
+            parts.middle_name,
+            parts.surname,
+        )
+    elif parts_typed and "name" not in fields:
+        contact.name = " ".join(
+            p for p in (contact.first_name, contact.middle_name, contact.surname) if p
+        )
+
+
+def _refresh_search_text(contact: Contact) -> None:
+    contact.search_text = search_text(
+        name=contact.name,
+        name_2=contact.name_2,
+        company_name=contact.company_name,
+        email=contact.email,
+        phone=contact.phone,
+        mobile=contact.mobile,
+    )
+
+
+def _set_company(session: Session, person: Contact, ref: str, protected: set[str]) -> list[str]:
+    """Attach `person` to the company named by `ref` (blank: make it independent)."""
+    setup = get_setup(session)
+    old_company = person.company
+    if not ref.strip():
+        person.company_id = None
+        person.company = None
+        person.company_name = ""
+        return ["company"] if old_company else []
+    company = resolve_contact(session, ref, kind=ContactType.COMPANY)
+    if old_company is not None and old_company.id == company.id:
+        return []
+    person.company = company
+    person.company_name = company.name
+    return [
+        "company",
+        *inherit_from_company(person, company, snapshot(old_company), setup, protected),
+    ]
+
+
+def _apply_defaults(
+    session: Session, contact: Contact, typed: Mapping[str, str], actor_salesperson: str | None
+) -> None:
+    """Fill what is still blank from the actor and the setup's defaults."""
+    setup = get_setup(session)
+    if not contact.salesperson and "salesperson" not in typed:
+        if actor_salesperson and code_table("salespeople").get(session, actor_salesperson):
+            contact.salesperson = actor_salesperson.upper()
+        elif setup.default_salesperson:
+            contact.salesperson = setup.default_salesperson
+    defaults = {
+        "territory": setup.default_territory,
+        "country": setup.default_country,
+        "language": setup.default_language,
+        "salutation": (
+            setup.default_company_salutation
+            if contact.type is ContactType.COMPANY
+            else setup.default_person_salutation
+        ),
+    }
+    for name, value in defaults.items():
+        if value and not getattr(contact, name) and name not in typed:
+            setattr(contact, name, value)
+
+
+# --- writes ------------------------------------------------------------------------------
+
+
+def create_contact(
+    session: Session,
+    kind: ContactType,
+    name: str,
+    fields: Mapping[str, str] | None = None,
+    *,
+    actor_salesperson: str | None = None,
+    no: str | None = None,
+) -> Contact:
+    """Create a company or person from typed fields, then defaults and inheritance."""
+    fields = dict(fields or {})
+    _check_fields(fields)
+    if name.strip():
+        fields["name"] = name
+    if not fields.get("name", "").strip() and not any(
+        fields.get(n) for n in ("first_name", "surname")
+    ):
+        raise UserError(f'A {kind.value} needs a name: `new {kind.value} "Name" field=value …`.')
+    if kind is ContactType.COMPANY and "company" in fields:
+        raise UserError("company applies to persons only; a company cannot belong to a company.")
+    with session.no_autoflush:
+        contact = _build_contact(session, kind, fields, actor_salesperson)
+    if no:
+        no = no.strip().upper()
+        if get_by_no(session, no) is not None:
+            raise UserError(f"The number {no} is taken already.")
+        _check_length("no", no)
+        contact.no = no
+    else:
+        with session.no_autoflush:
+            contact.no = next_contact_no(session)
+    session.add(contact)
+    session.flush()
+    return contact
+
+
+def _build_contact(
+    session: Session, kind: ContactType, fields: dict[str, str], actor_salesperson: str | None
+) -> Contact:
+    contact = Contact(type=kind)
+    for column in Contact.__table__.columns:
+        if column.default is not None and not callable(column.default.arg):
+            setattr(contact, column.key, column.default.arg)
+    contact.company_name = ""
+    _apply_fields(session, contact, fields)
+    if kind is ContactType.PERSON and fields.get("company", "").strip():
+        _set_company(session, contact, fields["company"], set(fields))
+    _apply_defaults(session, contact, fields, actor_salesperson)
+    if contact.phone and not contact.phone_e164:  # inherited before a country was known
+        contact.phone_e164 = parse_phone("phone", contact.phone, _phone_region(session, contact))
+    _refresh_search_text(contact)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    contact.created_at = contact.modified_at = now
+    return contact
+
+
+def update_contact(session: Session, contact: Contact, fields: Mapping[str, str]) -> ChangeResult:
+    """Change typed fields; a company's change flows down to its persons by inheritance."""
+    if not fields:
+        raise UserError(f"Say what to change: `set {contact.no} field=value …`.")
+    _check_fields(fields)
+    if contact.type is ContactType.COMPANY and "company" in fields:
+        raise UserError("company applies to persons only; a company cannot belong to a company.")
+    before = snapshot(contact)
+    old_name = contact.name
+    result = ChangeResult(contact)
+    result.changed = _apply_fields(session, contact, fields)
+    if "company" in fields:
+        result.changed += _set_company(session, contact, fields["company"], set(fields))
+    if contact.type is ContactType.COMPANY:
+        result.pushed = push_down(contact, before, get_setup(session))
+        if contact.name != old_name:
+            for person in contact.persons:
+                person.company_name = contact.name
+                _refresh_search_text(person)
+    _refresh_search_text(contact)
+    if result.changed:
+        contact.modified_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    session.flush()
+    return result
+
+
+def change_type(session: Session, contact: Contact, new_type: ContactType) -> Contact:
+    """Turn a company into a person or back, refused while anything depends on the old type."""
+    if contact.type is new_type:
+        raise UserError(f"{contact.no} is a {new_type.value} already.")
+    reasons: list[str] = []
+    if contact.type is ContactType.COMPANY:
+        persons = sorted(p.no for p in contact.persons)
+        if persons:
+            reasons.append(f"it still has persons: {', '.join(persons)}")
+        if contact.industry_groups:
+            codes = ", ".join(g.code for g in contact.industry_groups)
+            reasons.append(f"it has industry groups: {codes} (unassign them)")
+    else:
+        if contact.job_responsibilities:
+            codes = ", ".join(j.code for j in contact.job_responsibilities)
+            reasons.append(f"it has job responsibilities: {codes} (unassign them)")
+        if contact.level:
+            reasons.append(f"it has organizational level {contact.level} (unassign it)")
+        if contact.company_id is not None:
+            reasons.append(
+                f"it belongs to company {contact.company_name} (`set {contact.no} company=`)"
+            )
+    for guard in TYPE_CHANGE_GUARDS:
+        reason = guard(session, contact, new_type)
+        if reason:
+            reasons.append(reason)
+    if reasons:
+        raise UserError(
+            f"{contact.no} {contact.name} cannot become a {new_type.value}: " + "; ".join(reasons)
+        )
+    contact.type = new_type
+    if new_type is ContactType.COMPANY:
+        contact.first_name = contact.middle_name = contact.surname = contact.job_title = ""
+    else:
+        parts = break_down_name(contact.name)
+        contact.first_name, contact.middle_name, contact.surname = (
+            parts.first_name,
+            parts.middle_name,
+            parts.surname,
+        )
+    contact.modified_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    session.flush()
+    return contact
+
+
+def contacts_to_delete(contact: Contact) -> list[Contact]:
+    """A company takes its persons with it (as in Business Central); a person goes alone."""
+    return [*sorted(contact.persons, key=lambda p: p.no), contact]
+
+
+def delete_contact(session: Session, contact: Contact) -> list[str]:
+    """Delete the contact (and a company's persons); returns the deleted numbers."""
+    doomed = contacts_to_delete(contact)
+    for victim in doomed:
+        for hook in DELETE_HOOKS:
+            hook(session, victim)
+    for victim in doomed[:-1]:
+        session.delete(victim)
+    session.flush()
+    session.delete(contact)
+    session.flush()
+    return [victim.no for victim in doomed]

@@ -1,0 +1,113 @@
+"""Engine, sessions and migrations for the store.
+
+SQLite is the default (one file in the data directory, WAL and foreign keys on); any URL that
+SQLAlchemy understands can be given instead, PostgreSQL included. The schema is owned by
+Alembic: `Store.migrate()` upgrades to the newest revision, and `Store.ensure_schema()` does so
+by itself for an empty or outdated SQLite file so that a new user never has to.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.errors import UserError
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def _on_sqlite_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine with the settings each backend needs."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _on_sqlite_connect)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class Store:
+    """The database behind contactbot: an engine, a session factory and the schema version."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def _alembic_config(self) -> Config:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        config.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
+        return config
+
+    def current_revision(self) -> str | None:
+        with self.engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+
+    def head_revision(self) -> str | None:
+        return ScriptDirectory.from_config(self._alembic_config()).get_current_head()
+
+    def migrate(self, revision: str = "head") -> None:
+        """Upgrade the schema (Alembic) to `revision`."""
+        config = self._alembic_config()
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+
+    def ensure_schema(self) -> None:
+        """Bring SQLite up to date by itself; elsewhere, ask for `contactbot db upgrade`.
+
+        An operator of a shared PostgreSQL wants to decide when its schema changes, so only
+        the embedded store migrates without being asked.
+        """
+        current, head = self.current_revision(), self.head_revision()
+        if current == head:
+            return
+        if self.dialect == "sqlite":
+            log.info("migrating %s from %s to %s", self.url, current, head)
+            self.migrate()
+            return
+        raise UserError(
+            f"The database is at schema {current or 'none'}, contactbot needs {head}: "
+            "run `contactbot db upgrade` first."
+        )
+
+    def session(self) -> Session:
+        return self._sessions()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session whose work commits as one transaction, or rolls back on any error."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()

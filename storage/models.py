@@ -1,0 +1,314 @@
+"""SQLAlchemy 2.0 models of the contact card and its code tables.
+
+The shape follows Business Central's relationship management: one `contacts` table holds
+companies and persons (a person points at its company), code tables hold the values a card
+refers to, and the relationship setup is a single row. Business rules live in the other
+`storage` modules, not here: these classes only describe what is stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class ContactType(enum.StrEnum):
+    COMPANY = "company"
+    PERSON = "person"
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+# --- code tables -------------------------------------------------------------------------
+
+
+class Salesperson(Base):
+    """A salesperson (Business Central's Salesperson/Purchaser)."""
+
+    __tablename__ = "salespeople"
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    email: Mapped[str] = mapped_column(String(120), default="")
+    slack_user_id: Mapped[str] = mapped_column(String(30), default="")
+
+
+class Territory(Base):
+    __tablename__ = "territories"
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+
+
+class CountryRegion(Base):
+    __tablename__ = "countries"
+    code: Mapped[str] = mapped_column(String(10), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+
+
+class Language(Base):
+    __tablename__ = "languages"
+    code: Mapped[str] = mapped_column(String(10), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+
+
+class JobResponsibility(Base):
+    """Job responsibilities apply to persons only."""
+
+    __tablename__ = "job_responsibilities"
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    description: Mapped[str] = mapped_column(String(100), default="")
+
+
+class IndustryGroup(Base):
+    """Industry groups apply to companies only."""
+
+    __tablename__ = "industry_groups"
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    description: Mapped[str] = mapped_column(String(100), default="")
+
+
+class OrganizationalLevel(Base):
+    """Organizational levels apply to persons only."""
+
+    __tablename__ = "organizational_levels"
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    description: Mapped[str] = mapped_column(String(100), default="")
+
+
+class MailingGroup(Base):
+    __tablename__ = "mailing_groups"
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    description: Mapped[str] = mapped_column(String(100), default="")
+
+
+class Salutation(Base):
+    __tablename__ = "salutations"
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    description: Mapped[str] = mapped_column(String(100), default="")
+    formulas: Mapped[list[SalutationFormula]] = relationship(
+        back_populates="salutation", cascade="all, delete-orphan"
+    )
+
+
+class SalutationFormula(Base):
+    """One formula per salutation, language and formal/informal.
+
+    `formula` holds placeholders %1..%5 filled from `name_1`..`name_5`, each naming a part of
+    the contact (job_title, first_name, middle_name, surname, initials, company_name), as in
+    Business Central's Salutation Formula table. An empty language code is the fallback.
+    """
+
+    __tablename__ = "salutation_formulas"
+    salutation_code: Mapped[str] = mapped_column(
+        ForeignKey("salutations.code", ondelete="CASCADE"), primary_key=True
+    )
+    language_code: Mapped[str] = mapped_column(String(10), primary_key=True, default="")
+    salutation_type: Mapped[str] = mapped_column(String(10), primary_key=True)
+    formula: Mapped[str] = mapped_column(String(100), default="")
+    name_1: Mapped[str] = mapped_column(String(20), default="")
+    name_2: Mapped[str] = mapped_column(String(20), default="")
+    name_3: Mapped[str] = mapped_column(String(20), default="")
+    name_4: Mapped[str] = mapped_column(String(20), default="")
+    name_5: Mapped[str] = mapped_column(String(20), default="")
+    salutation: Mapped[Salutation] = relationship(back_populates="formulas")
+
+
+# --- setup and numbering ----------------------------------------------------------------
+
+
+class NumberSeries(Base):
+    """A number series: `prefix` + `last_number + 1` zero-padded to `width` digits."""
+
+    __tablename__ = "number_series"
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    prefix: Mapped[str] = mapped_column(String(10), default="CT")
+    width: Mapped[int] = mapped_column(Integer, default=6)
+    start: Mapped[int] = mapped_column(Integer, default=1)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RelationshipSetup(Base):
+    """Business Central's Marketing Setup: defaults and inheritance switches. One row, id 1."""
+
+    __tablename__ = "relationship_setup"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
+    default_salesperson: Mapped[str] = mapped_column(String(20), default="")
+    default_territory: Mapped[str] = mapped_column(String(20), default="")
+    default_country: Mapped[str] = mapped_column(String(10), default="")
+    default_language: Mapped[str] = mapped_column(String(10), default="")
+    default_company_salutation: Mapped[str] = mapped_column(String(20), default="")
+    default_person_salutation: Mapped[str] = mapped_column(String(20), default="")
+    inherit_salesperson: Mapped[bool] = mapped_column(Boolean, default=True)
+    inherit_territory: Mapped[bool] = mapped_column(Boolean, default=True)
+    inherit_country: Mapped[bool] = mapped_column(Boolean, default=True)
+    inherit_language: Mapped[bool] = mapped_column(Boolean, default=True)
+    inherit_address: Mapped[bool] = mapped_column(Boolean, default=True)
+    inherit_communication: Mapped[bool] = mapped_column(Boolean, default=True)
+    contact_series: Mapped[str] = mapped_column(String(20), default="CONTACT")
+
+
+# --- the contact card -------------------------------------------------------------------
+
+
+class Contact(Base):
+    """A company or a person. A person may belong to a company (`company_id`) or stand alone."""
+
+    __tablename__ = "contacts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    no: Mapped[str] = mapped_column(String(20), unique=True)
+    type: Mapped[ContactType] = mapped_column(
+        Enum(ContactType, name="contact_type", values_callable=lambda e: [m.value for m in e])
+    )
+    name: Mapped[str] = mapped_column(String(100), default="")
+    name_2: Mapped[str] = mapped_column(String(50), default="")
+    first_name: Mapped[str] = mapped_column(String(30), default="")
+    middle_name: Mapped[str] = mapped_column(String(30), default="")
+    surname: Mapped[str] = mapped_column(String(30), default="")
+    company_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="RESTRICT"), index=True
+    )
+    company_name: Mapped[str] = mapped_column(String(100), default="")
+    job_title: Mapped[str] = mapped_column(String(30), default="")
+    address: Mapped[str] = mapped_column(String(100), default="")
+    address_2: Mapped[str] = mapped_column(String(50), default="")
+    city: Mapped[str] = mapped_column(String(30), default="")
+    post_code: Mapped[str] = mapped_column(String(20), default="")
+    county: Mapped[str] = mapped_column(String(30), default="")
+    country: Mapped[str | None] = mapped_column(ForeignKey("countries.code"))
+    phone: Mapped[str] = mapped_column(String(30), default="")
+    phone_e164: Mapped[str] = mapped_column(String(20), default="", index=True)
+    mobile: Mapped[str] = mapped_column(String(30), default="")
+    mobile_e164: Mapped[str] = mapped_column(String(20), default="", index=True)
+    email: Mapped[str] = mapped_column(String(120), default="")
+    email_normalized: Mapped[str] = mapped_column(String(120), default="", index=True)
+    home_page: Mapped[str] = mapped_column(String(120), default="")
+    vat_no: Mapped[str] = mapped_column(String(30), default="")
+    salesperson: Mapped[str | None] = mapped_column(ForeignKey("salespeople.code"))
+    territory: Mapped[str | None] = mapped_column(ForeignKey("territories.code"))
+    language: Mapped[str | None] = mapped_column(ForeignKey("languages.code"))
+    level: Mapped[str | None] = mapped_column(ForeignKey("organizational_levels.code"))
+    salutation: Mapped[str | None] = mapped_column(ForeignKey("salutations.code"))
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
+    modified_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow, onupdate=_utcnow)
+
+    company: Mapped[Contact | None] = relationship(remote_side=[id], back_populates="persons")
+    persons: Mapped[list[Contact]] = relationship(back_populates="company")
+    alt_addresses: Mapped[list[AltAddress]] = relationship(
+        back_populates="contact", cascade="all, delete-orphan", order_by="AltAddress.code"
+    )
+    job_responsibilities: Mapped[list[JobResponsibility]] = relationship(
+        secondary="contact_job_responsibilities", order_by="JobResponsibility.code"
+    )
+    industry_groups: Mapped[list[IndustryGroup]] = relationship(
+        secondary="contact_industry_groups", order_by="IndustryGroup.code"
+    )
+    mailing_groups: Mapped[list[MailingGroup]] = relationship(
+        secondary="contact_mailing_groups", order_by="MailingGroup.code"
+    )
+
+    @property
+    def is_company(self) -> bool:
+        return self.type is ContactType.COMPANY
+
+
+class ContactJobResponsibility(Base):
+    __tablename__ = "contact_job_responsibilities"
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    code: Mapped[str] = mapped_column(ForeignKey("job_responsibilities.code"), primary_key=True)
+
+
+class ContactIndustryGroup(Base):
+    __tablename__ = "contact_industry_groups"
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    code: Mapped[str] = mapped_column(ForeignKey("industry_groups.code"), primary_key=True)
+
+
+class ContactMailingGroup(Base):
+    __tablename__ = "contact_mailing_groups"
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    code: Mapped[str] = mapped_column(ForeignKey("mailing_groups.code"), primary_key=True)
+
+
+class AltAddress(Base):
+    """An alternate address (e.g. a branch or a summer address), optionally for a date range."""
+
+    __tablename__ = "contact_alt_addresses"
+    __table_args__ = (UniqueConstraint("contact_id", "code"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(20))
+    company_name: Mapped[str] = mapped_column(String(100), default="")
+    address: Mapped[str] = mapped_column(String(100), default="")
+    address_2: Mapped[str] = mapped_column(String(50), default="")
+    city: Mapped[str] = mapped_column(String(30), default="")
+    post_code: Mapped[str] = mapped_column(String(20), default="")
+    county: Mapped[str] = mapped_column(String(30), default="")
+    country: Mapped[str | None] = mapped_column(ForeignKey("countries.code"))
+    phone: Mapped[str] = mapped_column(String(30), default="")
+    email: Mapped[str] = mapped_column(String(120), default="")
+    email_normalized: Mapped[str] = mapped_column(String(120), default="", index=True)
+    starting_date: Mapped[dt.date | None] = mapped_column(Date)
+    ending_date: Mapped[dt.date | None] = mapped_column(Date)
+    contact: Mapped[Contact] = relationship(back_populates="alt_addresses")
+
+    def in_force(self, day: dt.date) -> bool:
+        """Whether this address applies on `day` (an open end of the range is unbounded)."""
+        if self.starting_date and day < self.starting_date:
+            return False
+        return not (self.ending_date and day > self.ending_date)
+
+
+__all__ = [
+    "AltAddress",
+    "Base",
+    "Contact",
+    "ContactIndustryGroup",
+    "ContactJobResponsibility",
+    "ContactMailingGroup",
+    "ContactType",
+    "CountryRegion",
+    "IndustryGroup",
+    "JobResponsibility",
+    "Language",
+    "MailingGroup",
+    "NumberSeries",
+    "OrganizationalLevel",
+    "RelationshipSetup",
+    "Salesperson",
+    "Salutation",
+    "SalutationFormula",
+]

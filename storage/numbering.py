@@ -1,0 +1,54 @@
+"""Number series: `CT000001`, `CT000002`, … with prefix, width and start from the setup.
+
+The next number is taken under a row lock on the series (SELECT … FOR UPDATE on PostgreSQL;
+SQLite serialises writers anyway), so parallel creates never get the same number; numbers
+already taken (typed by hand or imported) are skipped.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.errors import UserError
+from storage.models import Contact, NumberSeries
+
+CONTACT_SERIES = "CONTACT"
+
+
+def get_series(session: Session, code: str = CONTACT_SERIES, *, lock: bool = False) -> NumberSeries:
+    """Return the series row, creating the default one on first use."""
+    query = select(NumberSeries).where(NumberSeries.code == code)
+    if lock:
+        query = query.with_for_update()
+    series = session.scalars(query).one_or_none()
+    if series is None:
+        series = NumberSeries(code=code, prefix="CT", width=6, start=1, last_number=0)
+        session.add(series)
+        session.flush()
+        if lock:
+            series = session.scalars(query).one()
+    return series
+
+
+def format_number(series: NumberSeries, number: int) -> str:
+    return f"{series.prefix}{number:0{series.width}d}"
+
+
+def next_contact_no(session: Session) -> str:
+    """Take the next free contact number, skipping numbers already on a contact."""
+    series = get_series(session, lock=True)
+    number = max(series.last_number + 1, series.start)
+    while True:
+        candidate = format_number(series, number)
+        if len(candidate) > 20:
+            raise UserError(
+                f"The number series {series.code} has run past 20 characters at {candidate}. "
+                "Set a shorter prefix or width with `setup number_prefix=… number_width=…`."
+            )
+        taken = session.scalar(select(Contact.id).where(Contact.no == candidate))
+        if taken is None:
+            break
+        number += 1
+    series.last_number = number
+    return candidate

@@ -1,0 +1,108 @@
+"""The relationship setup (Business Central's Marketing Setup): defaults for new contacts,
+inheritance switches and the contact number series, readable and editable as `key=value`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlalchemy.orm import Session
+
+from storage.codes import code_table
+from storage.errors import UserError
+from storage.models import RelationshipSetup
+from storage.numbering import get_series
+
+#: setup key -> the code table its value must exist in
+DEFAULT_KEYS: dict[str, str] = {
+    "default_salesperson": "salespeople",
+    "default_territory": "territories",
+    "default_country": "countries",
+    "default_language": "languages",
+    "default_company_salutation": "salutations",
+    "default_person_salutation": "salutations",
+}
+INHERIT_KEYS: tuple[str, ...] = (
+    "inherit_salesperson",
+    "inherit_territory",
+    "inherit_country",
+    "inherit_language",
+    "inherit_address",
+    "inherit_communication",
+)
+NUMBER_KEYS: tuple[str, ...] = ("number_prefix", "number_width", "number_start")
+SETUP_KEYS: tuple[str, ...] = (*DEFAULT_KEYS, *INHERIT_KEYS, *NUMBER_KEYS)
+
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+
+def get_setup(session: Session) -> RelationshipSetup:
+    setup = session.get(RelationshipSetup, 1)
+    if setup is None:  # a database made by hand; the migration seeds this row
+        setup = RelationshipSetup(id=1)
+        session.add(setup)
+        session.flush()
+    return setup
+
+
+def setup_values(session: Session) -> dict[str, str]:
+    """Every setup key with its current value, as text."""
+    setup = get_setup(session)
+    series = get_series(session, setup.contact_series)
+    values: dict[str, str] = {key: getattr(setup, key) for key in DEFAULT_KEYS}
+    values.update({key: "yes" if getattr(setup, key) else "no" for key in INHERIT_KEYS})
+    values.update(
+        number_prefix=series.prefix, number_width=str(series.width), number_start=str(series.start)
+    )
+    return values
+
+
+def _parse_bool(key: str, value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise UserError(f"{key}: `{value}` is not yes or no. Type {key}=yes or {key}=no.")
+
+
+def _parse_int(key: str, value: object, low: int, high: int) -> int:
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise UserError(f"{key}: `{value}` is not a whole number.") from None
+    if not low <= number <= high:
+        raise UserError(f"{key}: {number} is out of range; use {low} to {high}.")
+    return number
+
+
+def update_setup(session: Session, changes: Mapping[str, object]) -> dict[str, str]:
+    """Apply `changes` (all or nothing) and return the keys that changed with their new value."""
+    unknown = [key for key in changes if key not in SETUP_KEYS]
+    if unknown:
+        raise UserError(f"Unknown setup key `{unknown[0]}`. Keys: {', '.join(SETUP_KEYS)}.")
+    setup = get_setup(session)
+    series = get_series(session, setup.contact_series)
+    before = setup_values(session)
+    for key, value in changes.items():
+        if key in DEFAULT_KEYS:
+            text = str(value).strip()
+            if text:
+                text = code_table(DEFAULT_KEYS[key]).require(session, text, key).code  # type: ignore[attr-defined]
+            setattr(setup, key, text)
+        elif key in INHERIT_KEYS:
+            setattr(setup, key, _parse_bool(key, value))
+        elif key == "number_prefix":
+            prefix = str(value).strip()
+            if len(prefix) > 10 or any(ch.isspace() for ch in prefix):
+                raise UserError("number_prefix: use up to 10 characters without spaces.")
+            series.prefix = prefix
+        elif key == "number_width":
+            series.width = _parse_int(key, value, 1, 12)
+        elif key == "number_start":
+            series.start = _parse_int(key, value, 0, 10**12)
+    session.flush()
+    after = setup_values(session)
+    return {key: after[key] for key in after if after[key] != before[key]}
