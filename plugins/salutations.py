@@ -31,7 +31,8 @@ def salutation(ctx: Context) -> Reply:
         text = fields.pop("text", "")
         set_formula(ctx.session, code, kind, language, text, fields)
         return Reply(
-            text=f"Saved the {kind} formula of {code.upper()} for {language.upper() or 'any language'}."
+            text=f"Saved the {kind} formula of {code.upper()} "
+            f"for {language.upper() or 'any language'}."
         )
     contact = resolve_contact(ctx.session, first)
     kind = args.positionals[1] if len(args.positionals) > 1 else "formal"
