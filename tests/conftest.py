@@ -1,0 +1,192 @@
+"""Fixtures: a fresh migrated store per test on SQLite and on PostgreSQL, and a `bot` that
+reads like a chat (errbot's testbot): `bot.send("new company Acme")` returns the reply text.
+
+PostgreSQL: each test gets its own database copied from a template migrated once per run, so
+tests see the real schema (Alembic, triggers, pg_trgm) without paying for a migration each.
+Where no PostgreSQL answers, those tests skip with the reason, unless
+CONTACTBOT_REQUIRE_POSTGRES=1 (set by CI), which turns the skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from bot.config import Settings
+from bot.inputs import ADMIN, SALES, Actor
+from bot.registry import build_registry
+from bot.reply import Reply
+from bot.runtime import SHELL_ACTOR, App, build_app
+from bot.text_render import render_text
+from storage.database import Store
+
+POSTGRES_URL = os.environ.get(
+    "CONTACTBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REQUIRE_POSTGRES = os.environ.get("CONTACTBOT_REQUIRE_POSTGRES") == "1"
+BACKENDS = ("sqlite", "postgres")
+
+
+def _admin_url(url: str) -> str:
+    return make_url(url).set(database="postgres").render_as_string(hide_password=False)
+
+
+def _with_database(url: str, name: str) -> str:
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+class PostgresServer:
+    """Creates databases from a migrated template, and drops them again."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.admin = create_engine(_admin_url(url), isolation_level="AUTOCOMMIT")
+        self.template = f"contactbot_tmpl_{uuid.uuid4().hex[:8]}"
+        self.databases: list[str] = []
+
+    def start(self) -> None:
+        with self.admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{self.template}"'))
+        store = Store(_with_database(self.url, self.template))
+        store.migrate()
+        store.dispose()
+
+    def new_database(self) -> str:
+        name = f"contactbot_t_{uuid.uuid4().hex[:10]}"
+        with self.admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'))
+        self.databases.append(name)
+        return _with_database(self.url, name)
+
+    def drop(self, url: str) -> None:
+        name = make_url(url).database
+        with self.admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    def stop(self) -> None:
+        with self.admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)'))
+        self.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer | None]:
+    server = PostgresServer(POSTGRES_URL)
+    try:
+        server.start()
+    except Exception:  # no server here: tests that need it skip (or fail in CI)
+        server.admin.dispose()
+        yield None
+        return
+    yield server
+    server.stop()
+
+
+def _postgres_unavailable(server: PostgresServer | None) -> None:
+    if server is None:
+        reason = f"no PostgreSQL at {POSTGRES_URL} (set CONTACTBOT_TEST_POSTGRES_URL)"
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"CONTACTBOT_REQUIRE_POSTGRES=1 but {reason}")
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    store = Store(f"sqlite:///{path}")
+    store.migrate()
+    with store.engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.dispose()
+    return path
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    sqlite_template: Path,
+    postgres_server: PostgresServer | None,
+) -> Iterator[str]:
+    """A fresh, migrated, empty database: one test on SQLite, once more on PostgreSQL."""
+    if request.param == "sqlite":
+        path = tmp_path / "contactbot.db"
+        shutil.copyfile(sqlite_template, path)
+        yield f"sqlite:///{path}"
+        return
+    _postgres_unavailable(postgres_server)
+    assert postgres_server is not None
+    url = postgres_server.new_database()
+    yield url
+    postgres_server.drop(url)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer | None) -> Iterator[str]:
+    """A fresh PostgreSQL database, for tests that are about PostgreSQL itself."""
+    _postgres_unavailable(postgres_server)
+    assert postgres_server is not None
+    url = postgres_server.new_database()
+    yield url
+    postgres_server.drop(url)
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    store = Store(database_url)
+    yield store
+    store.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(data_dir=tmp_path / "data", database_url=database_url)
+
+
+SALES_ACTOR = Actor(user_id="U_SALES", name="sam", roles=frozenset({SALES}))
+ADMIN_ACTOR = Actor(user_id="U_ADMIN", name="ada", roles=frozenset({ADMIN, SALES}))
+
+
+@dataclass
+class ChatBot:
+    """Drives a fresh App the way an adapter does, and keeps every reply."""
+
+    app: App
+    actor: Actor = SHELL_ACTOR
+    replies: list[Reply] = field(default_factory=list)
+
+    def reply(self, line: str, actor: Actor | None = None) -> Reply:
+        reply = self.app.run(line, actor or self.actor)
+        self.replies.append(reply)
+        return reply
+
+    def send(self, line: str, actor: Actor | None = None) -> str:
+        """Run `line` and return the reply as the shell would print it."""
+        return render_text(self.reply(line, actor))
+
+    def ok(self, line: str, actor: Actor | None = None) -> str:
+        """Run `line`, insisting that it succeeds."""
+        reply = self.reply(line, actor)
+        assert reply.ok, f"{line!r} failed: {reply.text}"
+        return render_text(reply)
+
+    def fails(self, line: str, actor: Actor | None = None) -> str:
+        """Run `line`, insisting that it is refused; returns the message."""
+        reply = self.reply(line, actor)
+        assert not reply.ok, f"{line!r} should have failed but said: {render_text(reply)}"
+        return reply.text
+
+
+@pytest.fixture
+def bot(settings: Settings) -> Iterator[ChatBot]:
+    app = build_app(settings, build_registry())
+    yield ChatBot(app)
+    app.close()
