@@ -68,15 +68,22 @@ class Store:
         config.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
         return config
 
-    def current_revision(self) -> str | None:
+    def current_revisions(self) -> frozenset[str]:
         with self.engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
+            return frozenset(MigrationContext.configure(connection).get_current_heads())
 
-    def head_revision(self) -> str | None:
-        return ScriptDirectory.from_config(self._alembic_config()).get_current_head()
+    def head_revisions(self) -> frozenset[str]:
+        return frozenset(ScriptDirectory.from_config(self._alembic_config()).get_heads())
 
-    def migrate(self, revision: str = "head") -> None:
-        """Upgrade the schema (Alembic) to `revision`."""
+    def current_revision(self) -> str | None:
+        """The schema revision(s) as one line, or None for an empty database."""
+        return ", ".join(sorted(self.current_revisions())) or None
+
+    def head_revision(self) -> str:
+        return ", ".join(sorted(self.head_revisions()))
+
+    def migrate(self, revision: str = "heads") -> None:
+        """Upgrade the schema (Alembic) to `revision` (every head by default)."""
         config = self._alembic_config()
         with self.engine.begin() as connection:
             config.attributes["connection"] = connection
@@ -88,16 +95,16 @@ class Store:
         An operator of a shared PostgreSQL wants to decide when its schema changes, so only
         the embedded store migrates without being asked.
         """
-        current, head = self.current_revision(), self.head_revision()
-        if current == head:
+        current, heads = self.current_revisions(), self.head_revisions()
+        if current == heads:
             return
         if self.dialect == "sqlite":
-            log.info("migrating %s from %s to %s", self.url, current, head)
+            log.info("migrating %s from %s to %s", self.url, sorted(current), sorted(heads))
             self.migrate()
             return
         raise UserError(
-            f"The database is at schema {current or 'none'}, contactbot needs {head}: "
-            "run `contactbot db upgrade` first."
+            f"The database is at schema {self.current_revision() or 'none'}, contactbot needs "
+            f"{self.head_revision()}: run `contactbot db upgrade` first."
         )
 
     def session(self) -> Session:
