@@ -58,6 +58,13 @@ def _parser() -> argparse.ArgumentParser:
     exporter.add_argument("what", choices=["contacts"])
     exporter.add_argument("--format", choices=["csv", "vcard"], default="csv")
     exporter.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
+
+    mail = commands.add_parser("mail", help="the IMAP email-logging worker")
+    mail_commands = mail.add_subparsers(dest="mail_command", required=True, metavar="ACTION")
+    mail_sync = mail_commands.add_parser("sync", help="read every configured mailbox once")
+    mail_sync.add_argument("--once", action="store_true", help="read once and exit (default)")
+    mail_commands.add_parser("run", help="keep mailboxes in sync (IMAP IDLE or polling)")
+    commands.add_parser("run", help="start what is configured: Slack, mail worker, scheduler")
     return parser
 
 
@@ -133,11 +140,25 @@ def _cmd_export(settings: Settings, args: argparse.Namespace) -> int:
         store.dispose()
 
 
+def _cmd_mail(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.mail.cli import mail_command
+
+    return mail_command(settings, args)
+
+
+def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.mail.cli import run_everything
+
+    return run_everything(settings, args)
+
+
 HANDLERS = {
     "shell": _cmd_shell,
     "db": _cmd_db,
     "import": _cmd_import,
     "export": _cmd_export,
+    "mail": _cmd_mail,
+    "run": _cmd_run,
 }
 
 

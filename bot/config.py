@@ -17,6 +17,8 @@ from typing import Any
 
 import platformdirs
 
+from bot.mail.config import MailSettings, parse_mail_settings
+
 APP_NAME = "contactbot"
 
 
@@ -51,9 +53,10 @@ class Settings:
     roles: RoleSettings = RoleSettings()
     slack: SlackSettings = SlackSettings()
     config_path: Path | None = None
+    mail: MailSettings = field(default_factory=MailSettings)
 
 
-_TOP_KEYS = {"data_dir", "database", "plugins", "setup", "codes", "roles", "slack"}
+_TOP_KEYS = {"data_dir", "database", "plugins", "setup", "codes", "roles", "slack", "mail"}
 
 
 def find_config_file(explicit: str | Path | None, env: Mapping[str, str]) -> Path | None:
@@ -149,6 +152,7 @@ def load_settings(
         roles=roles,
         slack=SlackSettings(api_url=str(api_url)),
         config_path=path,
+        mail=parse_mail_settings(data.get("mail")),
     )
 
 

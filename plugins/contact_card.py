@@ -12,8 +12,14 @@ _HIDDEN = {"type", "name", "company"}
 _ADDRESS_FIELDS = ("address", "address_2", "post_code", "city", "county", "country")
 
 
-def contact_card(contact: Contact, today: dt.date | None = None) -> Card:
-    """All non-blank fields of the card, with groups, alternate address in force and actions."""
+def contact_card(
+    contact: Contact,
+    today: dt.date | None = None,
+    interactions: tuple[int, dt.datetime | None] | None = None,
+) -> Card:
+    """All non-blank fields of the card, with groups, alternate address in force and actions.
+
+    `interactions`: (number, time of the last) from the interaction log, for `show`."""
     today = today or dt.date.today()
     fields: list[Field] = [Field("Type", contact.type.value.capitalize())]
     if contact.type is ContactType.PERSON:
@@ -27,6 +33,10 @@ def contact_card(contact: Contact, today: dt.date | None = None) -> Card:
         value = getattr(contact, spec.name)
         if value:
             fields.append(Field(spec.label, str(value)))
+    if interactions is not None and interactions[0]:
+        count, last = interactions
+        when = f", last {last:%Y-%m-%d %H:%M} UTC" if last else ""
+        fields.append(Field("Interactions", f"{count}{when} (`history {contact.no}`)"))
     sections: list[tuple[str, tuple[str, ...]]] = []
     groups = (
         ("Job responsibilities", contact.job_responsibilities),

@@ -16,6 +16,7 @@ from storage.contacts import (
     update_contact,
 )
 from storage.errors import UserError
+from storage.interactions import interaction_summary
 from storage.models import ContactType
 from storage.search import find_contacts
 
@@ -85,7 +86,9 @@ def show(ctx: Context) -> Reply:
     """Show a contact's card: `show CT000001` or `show "Acme Holding B.V."`."""
     ref = ctx.args.rest(0)
     contact = resolve_contact(ctx.session, ref)
-    return Reply(cards=(contact_card(contact),), shareable=True)
+    summary = interaction_summary(ctx.session, contact)
+    card = contact_card(contact, interactions=(summary.count, summary.last_at))
+    return Reply(cards=(card,), shareable=True)
 
 
 @command("set", usage="set <no> field=value …")

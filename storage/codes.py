@@ -13,6 +13,7 @@ from storage.models import (
     Base,
     CountryRegion,
     IndustryGroup,
+    InteractionTemplate,
     JobResponsibility,
     Language,
     MailingGroup,
@@ -60,6 +61,7 @@ CODE_TABLES: dict[str, CodeTable] = {
         CodeTable("levels", OrganizationalLevel, ("description",), "organizational level"),
         CodeTable("mailing", MailingGroup, ("description",), "mailing group"),
         CodeTable("salutations", Salutation, ("description",), "salutation"),
+        CodeTable("interactions", InteractionTemplate, ("description",), "interaction template"),
     )
 }
 
@@ -79,6 +81,8 @@ ALIASES = {
     "mailing_groups": "mailing",
     "mailinggroups": "mailing",
     "salutation": "salutations",
+    "interaction_templates": "interactions",
+    "templates": "interactions",
 }
 
 

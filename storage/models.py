@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from decimal import Decimal
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -19,6 +21,7 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     MetaData,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -292,6 +295,74 @@ class AltAddress(Base):
         return not (self.ending_date and day > self.ending_date)
 
 
+# --- interaction log and mail state (issue #4) ------------------------------------------
+
+
+class InteractionTemplate(Base):
+    """Business Central's Interaction Template, reduced to a code table (EMAIL, CALL, …)."""
+
+    __tablename__ = "interaction_templates"
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    description: Mapped[str] = mapped_column(String(100), default="")
+
+
+class Interaction(Base):
+    """One Interaction Log Entry. `message_id` is set for email only: with `contact_id` it is
+    unique, so one email seen in several folders, mailboxes or rescans lands once per contact
+    (NULLs never collide, so other sources are not constrained)."""
+
+    __tablename__ = "interactions"
+    __table_args__ = (UniqueConstraint("contact_id", "message_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    template: Mapped[str] = mapped_column(ForeignKey("interaction_templates.code"))
+    direction: Mapped[str] = mapped_column(String(10))  # "inbound" | "outbound"
+    initiated_by: Mapped[str] = mapped_column(String(10))  # "us" | "them"
+    salesperson: Mapped[str | None] = mapped_column(ForeignKey("salespeople.code"))
+    occurred_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    description: Mapped[str] = mapped_column(String(250), default="")
+    duration_minutes: Mapped[int | None] = mapped_column(Integer)
+    cost: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    source: Mapped[str] = mapped_column(String(10))  # "imap" | "slack" | "shell" | "api"
+    reference: Mapped[str] = mapped_column(String(500), default="")
+    message_id: Mapped[str | None] = mapped_column(String(250))
+    mailbox: Mapped[str] = mapped_column(String(100), default="")
+    folder: Mapped[str] = mapped_column(String(200), default="")
+    snippet: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
+
+
+class MailFolderState(Base):
+    """How far the mail worker got in one folder of one mailbox: committed with the
+    interactions of each batch, so a restart continues exactly there."""
+
+    __tablename__ = "mail_folder_states"
+    __table_args__ = (UniqueConstraint("mailbox", "folder"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    mailbox: Mapped[str] = mapped_column(String(100))
+    folder: Mapped[str] = mapped_column(String(200))
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
+
+
+class MailSkipped(Base):
+    """A message the worker could not use, with the reason; recorded once, never retried."""
+
+    __tablename__ = "mail_skipped"
+    __table_args__ = (UniqueConstraint("mailbox", "folder", "uidvalidity", "uid"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    mailbox: Mapped[str] = mapped_column(String(100))
+    folder: Mapped[str] = mapped_column(String(200))
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    uid: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[str] = mapped_column(String(250), default="")
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
+
+
 __all__ = [
     "AltAddress",
     "Base",
@@ -302,8 +373,12 @@ __all__ = [
     "ContactType",
     "CountryRegion",
     "IndustryGroup",
+    "Interaction",
+    "InteractionTemplate",
     "JobResponsibility",
     "Language",
+    "MailFolderState",
+    "MailSkipped",
     "MailingGroup",
     "NumberSeries",
     "OrganizationalLevel",

@@ -1,0 +1,137 @@
+"""`contactbot mail sync|run` and `contactbot run`: the long-running side of contactbot.
+
+`run` starts what is configured: the mail worker when there are [[mail.accounts]], the
+APScheduler jobs of the plugins (`@schedule`), and Slack through the hook `SLACK_ENTRY`:
+the Slack adapter (bot/slack/, written separately) provides `start(app, stop_event)`; when it
+is not installed yet, or no SLACK_BOT_TOKEN is set, `run` says so and runs the rest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from bot.config import Settings
+from bot.mail.worker import MailWorker
+from bot.runtime import App, build_app
+
+log = logging.getLogger(__name__)
+
+#: module:function that starts the Slack adapter: `start(app, stop_event) -> None`, blocking
+#: until stop_event is set (run in a thread of its own here).
+SLACK_ENTRY = "bot.slack:start"
+
+
+def _stop_on_signals(stop: Callable[[], None]) -> None:
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop())
+
+
+def make_worker(app: App) -> MailWorker:
+    worker = MailWorker(app.store, app.registry, app.settings)
+    worker.check_accounts()
+    return worker
+
+
+def mail_command(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.mail.accounts:
+        print(
+            "contactbot: no mailboxes configured; add [[mail.accounts]] tables to the config "
+            "(see config.example.toml).",
+            file=sys.stderr,
+        )
+        return 2
+    app = build_app(settings)
+    try:
+        worker = make_worker(app)
+        if args.mail_command == "sync":
+            report = worker.sync_once()
+            for line in report.lines():
+                print(line)
+            return 1 if report.errors else 0
+        _stop_on_signals(worker.stop)
+        worker.run()
+        return 0
+    finally:
+        app.close()
+
+
+def _slack_starter() -> Callable[[App, threading.Event], Any] | None:
+    module_name, _, function = SLACK_ENTRY.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        return None
+    return getattr(module, function, None)
+
+
+def _start_schedules(app: App, scheduler: Any) -> None:
+    """Plugins' `@schedule` jobs: handler(app) on their crontab expression."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    for spec in app.registry.schedules.values():
+        scheduler.add_job(
+            spec.handler,
+            CronTrigger.from_crontab(spec.cron),
+            args=(app,),
+            id=spec.job_id,
+            max_instances=1,
+            coalesce=True,
+        )
+
+
+def run_everything(settings: Settings, _args: argparse.Namespace) -> int:
+    """Start Slack (if configured and installed), the mail worker and the scheduler."""
+    import os
+
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    app = build_app(settings)
+    stop = threading.Event()
+    threads: list[threading.Thread] = []
+    scheduler = BackgroundScheduler(daemon=True)
+    worker: MailWorker | None = None
+    try:
+        if settings.mail.accounts:
+            worker = make_worker(app)
+        _start_schedules(app, scheduler)
+        scheduler.start()
+        started: list[str] = ["scheduler"]
+        if worker is not None:
+            threads.append(threading.Thread(target=worker.run, args=(scheduler,), name="mail"))
+            started.append(f"mail worker ({len(settings.mail.accounts)} mailboxes)")
+        starter = _slack_starter()
+        if starter is not None and os.environ.get("SLACK_BOT_TOKEN"):
+            threads.append(threading.Thread(target=starter, args=(app, stop), name="slack"))
+            started.append("Slack")
+        elif starter is None:
+            log.warning("Slack adapter (%s) is not installed; running without Slack", SLACK_ENTRY)
+        else:
+            log.warning("SLACK_BOT_TOKEN is not set; running without Slack")
+
+        def shut_down() -> None:
+            stop.set()
+            if worker is not None:
+                worker.stop()
+
+        _stop_on_signals(shut_down)
+        for thread in threads:
+            thread.daemon = True
+            thread.start()
+        print(f"contactbot running: {', '.join(started)}. Stop with Ctrl-C.", file=sys.stderr)
+        while not stop.wait(0.5):
+            pass
+        for thread in threads:
+            thread.join(timeout=10)
+        return 0
+    finally:
+        scheduler.shutdown(wait=False)
+        app.close()

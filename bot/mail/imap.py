@@ -1,0 +1,171 @@
+"""One IMAP session with imapclient, doing only what the worker needs, safely.
+
+- Connect by security mode: implicit TLS, STARTTLS (refused if the server cannot), or plain
+  (config allows it only with `allow_insecure`).
+- Read with BODY.PEEK only (nothing becomes \\Seen), selected header fields and a bounded
+  slice of the body text, over a bounded UID range per command.
+- After-actions touch only the UIDs named: MOVE where the server has it, else COPY +
+  \\Deleted + UID EXPUNGE of exactly those UIDs. A bare EXPUNGE (which would also remove
+  messages someone else marked \\Deleted) is never sent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import ssl
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
+
+from bot.mail.config import MailAccount
+from bot.mail.parse import HEADER_FIELDS
+
+log = logging.getLogger(__name__)
+
+#: Errors that mean "the server or the connection is unusable": retry later with backoff.
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (IMAPClientError, OSError, EOFError)
+
+HEADER_LIMIT = 256 * 1024  # at most this much of the fetched header fields per message
+
+
+@dataclass(frozen=True)
+class FolderInfo:
+    name: str
+    uidvalidity: int
+    uidnext: int | None
+    exists: int
+
+
+@dataclass(frozen=True)
+class FetchedMessage:
+    uid: int
+    header: bytes
+    text: bytes
+    internal_date: dt.datetime | None
+
+
+class ImapSession:
+    """A logged-in connection to one account's server."""
+
+    def __init__(self, account: MailAccount, password: str, *, timeout: float = 60.0) -> None:
+        self.account = account
+        self.client = self._connect(account, timeout)
+        try:
+            self.client.login(account.username, password)
+        except BaseException:
+            self.close()
+            raise
+        self.capabilities = {c.upper() for c in self.client.capabilities()}
+        self.selected: str | None = None
+        self.readonly = True
+
+    @staticmethod
+    def _connect(account: MailAccount, timeout: float) -> IMAPClient:
+        context = ssl.create_default_context()
+        if account.security == "tls":
+            client = IMAPClient(
+                account.host, port=account.port, ssl=True, ssl_context=context, timeout=timeout
+            )
+            client.normalise_times = False
+            return client
+        client = IMAPClient(account.host, port=account.port, ssl=False, timeout=timeout)
+        client.normalise_times = False
+        if account.security == "starttls":
+            try:
+                client.starttls(context)
+            except BaseException:
+                client.shutdown()
+                raise
+        return client
+
+    def has(self, capability: str) -> bool:
+        return capability.upper().encode() in self.capabilities
+
+    def close(self) -> None:
+        """Log out politely; a dead connection is just dropped."""
+        try:
+            self.client.logout()
+        except Exception:
+            try:
+                self.client.shutdown()
+            except Exception:
+                log.debug("shutdown of a dead connection failed", exc_info=True)
+
+    def select(self, folder: str, *, readonly: bool) -> FolderInfo:
+        """Select (or EXAMINE, when nothing will be changed) a folder."""
+        response = self.client.select_folder(folder, readonly=readonly)
+        self.selected, self.readonly = folder, readonly
+        uidnext = response.get(b"UIDNEXT")
+        return FolderInfo(
+            name=folder,
+            uidvalidity=int(response[b"UIDVALIDITY"]),
+            uidnext=int(uidnext) if uidnext is not None else None,
+            exists=int(response.get(b"EXISTS", 0)),
+        )
+
+    def highest_uid(self) -> int:
+        """For servers that do not send UIDNEXT."""
+        uids = self.client.search("ALL")
+        return max(uids) if uids else 0
+
+    def fetch_range(self, low: int, high: int, text_bytes: int) -> list[FetchedMessage]:
+        """Header fields and the first `text_bytes` of the body for UIDs low..high."""
+        header_item = f"BODY.PEEK[HEADER.FIELDS ({' '.join(HEADER_FIELDS)})]<0.{HEADER_LIMIT}>"
+        text_item = f"BODY.PEEK[TEXT]<0.{text_bytes}>"
+        response = self.client.fetch(
+            list(range(low, high + 1)), [header_item, text_item, "INTERNALDATE"]
+        )
+        messages = []
+        for uid in sorted(response):
+            data = response[uid]
+            header = text = b""
+            for key, value in data.items():
+                if not isinstance(key, bytes) or not isinstance(value, bytes | None):
+                    continue
+                if key.startswith(b"BODY[HEADER"):
+                    header = value or b""
+                elif key.startswith(b"BODY[TEXT]"):
+                    text = value or b""
+            internal = data.get(b"INTERNALDATE")
+            if isinstance(internal, dt.datetime) and internal.tzinfo is not None:
+                internal = internal.astimezone(dt.UTC).replace(tzinfo=None)
+            messages.append(
+                FetchedMessage(
+                    uid, header, text, internal if isinstance(internal, dt.datetime) else None
+                )
+            )
+        return messages
+
+    # --- after-actions ---------------------------------------------------------------
+
+    def ensure_folder(self, folder: str) -> None:
+        if not self.client.folder_exists(folder):
+            self.client.create_folder(folder)
+
+    def flag(self, uids: Sequence[int]) -> None:
+        if uids:
+            self.client.add_flags(list(uids), [b"\\Flagged"], silent=True)
+
+    def move(self, uids: Sequence[int], target: str) -> None:
+        """Move exactly these UIDs; never a bare EXPUNGE."""
+        if not uids:
+            return
+        uids = list(uids)
+        if self.has("MOVE"):
+            self.client.move(uids, target)
+            return
+        self.client.copy(uids, target)
+        self.client.add_flags(uids, [b"\\Deleted"], silent=True)
+        if self.has("UIDPLUS"):
+            self.client.uid_expunge(uids)
+        else:
+            log.warning(
+                "%s has neither MOVE nor UIDPLUS: copied %d messages to %s and marked them "
+                "\\Deleted, but did not expunge (a bare EXPUNGE could remove others' mail)",
+                self.account.host,
+                len(uids),
+                target,
+            )

@@ -1,0 +1,290 @@
+"""From raw header bytes and a bounded slice of the body to a ReceivedEmail.
+
+The worker fetches only selected header fields and the first few kilobytes of the body
+(never whole messages with attachments), so this parser must cope with truncated MIME,
+broken encoded-words, unknown charsets and 8-bit headers. It never raises: what it cannot
+read is replaced, and the trouble is listed in `ReceivedEmail.problems`.
+"""
+
+from __future__ import annotations
+
+import binascii
+import datetime as dt
+import email.utils
+import hashlib
+import html
+import quopri
+import re
+from email.header import decode_header
+from email.message import Message
+from email.parser import BytesParser
+from email.policy import compat32
+from functools import lru_cache
+
+from bot.inputs import EmailAddress, ReceivedEmail
+from storage.errors import UserError
+from storage.normalize import normalize_email
+
+#: The header fields fetched with BODY.PEEK[HEADER.FIELDS (…)].
+HEADER_FIELDS = (
+    "FROM",
+    "SENDER",
+    "TO",
+    "CC",
+    "DATE",
+    "SUBJECT",
+    "MESSAGE-ID",
+    "LIST-ID",
+    "LIST-UNSUBSCRIBE",
+    "PRECEDENCE",
+    "AUTO-SUBMITTED",
+    "MIME-VERSION",
+    "CONTENT-TYPE",
+    "CONTENT-TRANSFER-ENCODING",
+)
+
+_PARSER = BytesParser(policy=compat32)
+_MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+_SPACE = re.compile(r"\s+")
+_QUOTE_INTRO = re.compile(
+    r"^(on\b.{0,200}\bwrote:|op\b.{0,200}\bschreef.{0,40}:|am\b.{0,200}\bschrieb.{0,40}:|"
+    r"le\b.{0,200}\ba écrit\s*:|den\b.{0,200}\bskrev.{0,40}:|"
+    r"-{2,}\s*original message\s*-{2,}|-{2,}\s*oorspronkelijk bericht\s*-{2,}|"
+    r"_{10,}|from:\s.*|van:\s.*|fra:\s.*)$",
+    re.IGNORECASE,
+)
+_SIGNATURE = re.compile(r"^(--|-- |__|sent from my .*|verzonden vanaf .*)$", re.IGNORECASE)
+_TAGS = re.compile(r"<[^>]*>")
+_DROP_HTML = re.compile(
+    r"<(style|script|head|blockquote)\b.*?</\1\s*>|<(style|script|head|blockquote)\b.*",
+    re.IGNORECASE | re.DOTALL,
+)
+_BREAKS = re.compile(r"<\s*(br|/p|/div|/tr|/li)\b[^>]*>", re.IGNORECASE)
+
+
+def _unsurrogate(value: str) -> str:
+    """compat32 keeps 8-bit header bytes as surrogates; most are raw UTF-8."""
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        raw = value.encode("ascii", "surrogateescape")
+        return raw.decode("utf-8", "replace")
+
+
+def _decode_bytes(raw: bytes, charset: str | None, problems: list[str]) -> str:
+    charset = (charset or "us-ascii").strip().strip('"').lower()
+    if charset in ("unknown-8bit", "x-unknown", "us-ascii", "ascii", ""):
+        charset = "utf-8"
+    try:
+        return raw.decode(charset)
+    except LookupError:
+        problems.append(f"unknown charset {charset[:40]}")
+    except UnicodeDecodeError:
+        problems.append(f"bytes not valid in {charset[:40]}")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def decode_words(value: str | None, problems: list[str]) -> str:
+    """An RFC 2047 header value as text; broken encoded-words are kept as written."""
+    if not value:
+        return ""
+    value = _unsurrogate(str(value))
+    if "=?" not in value:
+        return _SPACE.sub(" ", value).strip()
+    try:
+        parts = decode_header(value)
+    except (ValueError, binascii.Error, AssertionError, IndexError):
+        problems.append("broken encoded-word")
+        return _SPACE.sub(" ", value).strip()
+    text = []
+    for chunk, charset in parts:
+        if isinstance(chunk, bytes):
+            text.append(_decode_bytes(chunk, charset, problems))
+        else:
+            text.append(chunk)
+    return _SPACE.sub(" ", "".join(text)).strip()
+
+
+@lru_cache(maxsize=65536)
+def normalize_address(address: str) -> str:
+    """The form stored in contacts.email_normalized, or "" for something that is not one.
+
+    Plain ASCII addresses only need lower case (the store lower-cases them the same way);
+    anything else goes through the store's own normaliser (IDNA domain)."""
+    address = address.strip().strip("<>")
+    if address.count("@") != 1 or " " in address:
+        return ""
+    local, domain = address.split("@")
+    if not local or "." not in domain:
+        return ""
+    if address.isascii():
+        return address.lower()
+    try:
+        return normalize_email(address)
+    except UserError:
+        return ""
+
+
+def _addresses(message: Message, name: str, problems: list[str]) -> tuple[EmailAddress, ...]:
+    values = message.get_all(name) or []
+    if not values:
+        return ()
+    try:
+        pairs = email.utils.getaddresses([_unsurrogate(str(v)) for v in values])
+    except Exception:  # malformed beyond what getaddresses tolerates
+        problems.append(f"unreadable {name} header")
+        return ()
+    result = []
+    for display, address in pairs:
+        if not address:
+            continue
+        result.append(
+            EmailAddress(decode_words(display, problems), address, normalize_address(address))
+        )
+    return tuple(result)
+
+
+def _date(value: str | None, fallback: dt.datetime | None, problems: list[str]) -> dt.datetime:
+    parsed: dt.datetime | None = None
+    if value:
+        try:
+            parsed = email.utils.parsedate_to_datetime(_unsurrogate(str(value)))
+        except (TypeError, ValueError, IndexError, OverflowError):
+            problems.append("unreadable Date header")
+    if parsed is None:
+        parsed = fallback or dt.datetime.now(dt.UTC)
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
+    return parsed
+
+
+def _message_id(message: Message, problems: list[str], header_bytes: bytes) -> str:
+    raw = message.get("Message-ID")
+    if raw:
+        match = _MESSAGE_ID.search(_unsurrogate(str(raw)))
+        if match and len(match.group(0)) <= 250:
+            return match.group(0)
+        text = _SPACE.sub("", _unsurrogate(str(raw)))
+        if text and len(text) <= 250:
+            return text
+    # No usable Message-ID: derive a stable one from the headers, so the same message seen
+    # twice (INBOX and Sent, a rescan) still maps to one id.
+    problems.append("missing Message-ID")
+    digest = hashlib.sha256(header_bytes).hexdigest()[:40]
+    return f"<{digest}@contactbot.invalid>"
+
+
+def _is_bulk(message: Message) -> bool:
+    if message.get("List-Id") or message.get("List-Unsubscribe"):
+        return True
+    precedence = str(message.get("Precedence", "")).strip().lower()
+    if precedence in ("bulk", "list", "junk"):
+        return True
+    auto = str(message.get("Auto-Submitted", "")).strip().lower()
+    return bool(auto) and auto != "no"
+
+
+def _part_text(part: Message, problems: list[str]) -> str:
+    payload = part.get_payload()
+    if not isinstance(payload, str):
+        return ""
+    encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+    raw = payload.encode("ascii", "surrogateescape")
+    try:
+        if encoding == "base64":
+            cleaned = b"".join(raw.split())
+            cleaned = cleaned[: len(cleaned) - len(cleaned) % 4]  # the slice may cut a quantum
+            raw = binascii.a2b_base64(cleaned)
+        elif encoding == "quoted-printable":
+            raw = quopri.decodestring(raw)
+    except (binascii.Error, ValueError):
+        problems.append("undecodable body")
+        return ""
+    return _decode_bytes(raw, part.get_content_charset(), problems)
+
+
+def _body_text(message: Message, problems: list[str]) -> str:
+    plain = html_text = None
+    for part in message.walk():
+        if part.is_multipart():
+            continue
+        if str(part.get("Content-Disposition", "")).lower().startswith("attachment"):
+            continue
+        kind = part.get_content_type()
+        if kind == "text/plain" and plain is None:
+            plain = _part_text(part, problems)
+            break
+        if kind == "text/html" and html_text is None:
+            html_text = _part_text(part, problems)
+    if plain is not None:
+        return plain
+    if html_text is not None:
+        text = _DROP_HTML.sub(" ", html_text)
+        text = _BREAKS.sub("\n", text)
+        return html.unescape(_TAGS.sub(" ", text))
+    return ""
+
+
+def snippet_of(text: str, limit: int) -> str:
+    """A short plain-text snippet: quoted replies, reply intros and signatures stripped."""
+    if limit <= 0:
+        return ""
+    kept: list[str] = []
+    for line in text.replace("\r\n", "\n").split("\n"):
+        stripped = line.strip()
+        if stripped.startswith(">"):
+            continue
+        if _SIGNATURE.match(stripped) or (kept and _QUOTE_INTRO.match(stripped)):
+            break
+        if stripped:
+            kept.append(stripped)
+    snippet = _SPACE.sub(" ", " ".join(kept)).strip()
+    if len(snippet) > limit:
+        snippet = snippet[: limit - 1].rstrip() + "…"
+    return snippet
+
+
+def parse_email(
+    header_bytes: bytes,
+    text_bytes: bytes,
+    *,
+    mailbox: str,
+    folder: str,
+    uid: int,
+    internal_date: dt.datetime | None = None,
+    owner_salesperson: str | None = None,
+    owner_address: str = "",
+    snippet_chars: int = 200,
+) -> ReceivedEmail:
+    """Parse what was fetched. Never raises for bad input; see `problems`."""
+    problems: list[str] = []
+    header_bytes = header_bytes or b""
+    if not header_bytes.endswith(b"\r\n\r\n") and not header_bytes.endswith(b"\n\n"):
+        header_bytes = header_bytes.rstrip(b"\r\n") + b"\r\n\r\n"
+    message = _PARSER.parsebytes(header_bytes + (text_bytes or b""))
+    senders = _addresses(message, "From", problems) or _addresses(message, "Sender", problems)
+    try:
+        snippet = snippet_of(_body_text(message, problems), snippet_chars)
+    except Exception as error:  # a MIME structure beyond repair: log the headers anyway
+        problems.append(f"unreadable body ({type(error).__name__})")
+        snippet = ""
+    return ReceivedEmail(
+        mailbox=mailbox,
+        folder=folder,
+        uid=uid,
+        message_id=_message_id(message, problems, header_bytes),
+        subject=decode_words(message.get("Subject"), problems)[:250],
+        sender=senders[0] if senders else None,
+        to=_addresses(message, "To", problems),
+        cc=_addresses(message, "Cc", problems),
+        date=_date(message.get("Date"), internal_date, problems),
+        snippet=snippet,
+        bulk=_is_bulk(message),
+        owner_salesperson=owner_salesperson,
+        owner_address=normalize_address(owner_address) if owner_address else "",
+        problems=tuple(dict.fromkeys(problems)),
+    )

@@ -1,0 +1,433 @@
+"""The mail worker: read every configured mailbox, hand each email to the email handlers,
+and remember how far it got, so that nothing is lost and nothing is logged twice.
+
+One batch = one bounded UID range of one folder: fetch (BODY.PEEK, headers + a text slice),
+parse, run the handlers, and commit the interactions together with the folder's new
+position. A SIGKILL between two commits loses no more than the uncommitted batch, which the
+restart reads again; the (contact, Message-ID) key makes the repeat harmless. After-actions
+(flag, move) run only after the commit, on the matched UIDs.
+
+`sync_once` reads everything once. `run` keeps going: IMAP IDLE on each account's first
+folder (renewed before the 29-minute limit; the other folders are read at every wake-up and
+at least every poll interval), or, for servers without IDLE, polling on an APScheduler
+interval. A server going away is logged and retried with exponential backoff; the worker
+never exits because of it.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from bot.config import Settings
+from bot.inputs import ReceivedEmail
+from bot.mail.config import MailAccount
+from bot.mail.context import EmailContext, EmailOutcome
+from bot.mail.imap import CONNECTION_ERRORS, FetchedMessage, ImapSession
+from bot.mail.parse import parse_email
+from bot.registry import Registry
+from storage.database import Store
+from storage.mail_state import folder_position, record_skipped, save_position
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FolderReport:
+    mailbox: str
+    folder: str
+    read: int = 0
+    matched: int = 0
+    logged: int = 0
+    unmatched: int = 0
+    skipped: int = 0
+    created: int = 0
+    rescanned: bool = False
+
+    def line(self) -> str:
+        rescan = " (UIDVALIDITY changed: rescanned)" if self.rescanned else ""
+        return (
+            f"{self.mailbox} {self.folder}: {self.read} read, {self.logged} logged on "
+            f"{self.matched} matched, {self.unmatched} unmatched, {self.skipped} skipped, "
+            f"{self.created} contacts created{rescan}"
+        )
+
+
+@dataclass
+class SyncReport:
+    folders: list[FolderReport] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def logged(self) -> int:
+        return sum(f.logged for f in self.folders)
+
+    @property
+    def read(self) -> int:
+        return sum(f.read for f in self.folders)
+
+    def lines(self) -> list[str]:
+        return [f.line() for f in self.folders] + [f"error: {e}" for e in self.errors]
+
+
+class Backoff:
+    """Exponential backoff with jitter: 1 s, 2 s, 4 s, … up to `maximum`."""
+
+    def __init__(self, initial: float = 1.0, maximum: float = 300.0) -> None:
+        self.initial, self.maximum = initial, maximum
+        self.attempt = 0
+
+    def next_delay(self) -> float:
+        delay = min(self.maximum, self.initial * (2**self.attempt))
+        self.attempt += 1
+        return delay * random.uniform(0.8, 1.2)
+
+    def reset(self) -> None:
+        self.attempt = 0
+
+
+class MailWorker:
+    def __init__(
+        self,
+        store: Store,
+        registry: Registry,
+        settings: Settings,
+        *,
+        env: Mapping[str, str] | None = None,
+        backoff_initial: float = 1.0,
+        backoff_max: float = 300.0,
+        timeout: float = 60.0,
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.settings = settings
+        self.mail = settings.mail
+        self.env = env
+        self.backoff_initial = backoff_initial
+        self.backoff_max = backoff_max
+        self.timeout = timeout
+        self.stop_event = threading.Event()
+        self._lock = threading.Lock()  # one batch at a time per worker keeps SQLite calm
+
+    # --- once ------------------------------------------------------------------------
+
+    def check_accounts(self) -> None:
+        """Refuse at start what cannot work: a password variable that is not set."""
+        for account in self.mail.accounts:
+            account.password(self.env)
+
+    def connect(self, account: MailAccount) -> ImapSession:
+        return ImapSession(account, account.password(self.env), timeout=self.timeout)
+
+    def sync_once(self) -> SyncReport:
+        """Read every configured mailbox once. A mailbox that fails is reported, not fatal."""
+        report = SyncReport()
+        for account in self.mail.accounts:
+            if self.stop_event.is_set():
+                break
+            try:
+                session = self.connect(account)
+            except CONNECTION_ERRORS as error:
+                log.warning("mailbox %s: cannot connect: %s", account.name, error)
+                report.errors.append(f"{account.name}: {error}")
+                continue
+            try:
+                report.folders.extend(self.sync_account(session))
+            except CONNECTION_ERRORS as error:
+                log.warning("mailbox %s: connection lost: %s", account.name, error)
+                report.errors.append(f"{account.name}: {error}")
+            finally:
+                session.close()
+        return report
+
+    def sync_account(self, session: ImapSession) -> list[FolderReport]:
+        account = session.account
+        if account.move_to:
+            session.ensure_folder(account.move_to)
+        reports = []
+        for folder in account.folders:
+            if self.stop_event.is_set():
+                break
+            reports.append(self.sync_folder(session, folder))
+        return reports
+
+    def sync_folder(self, session: ImapSession, folder: str) -> FolderReport:
+        """Read one folder from the last committed UID on, batch by batch."""
+        account = session.account
+        report = FolderReport(account.name, folder)
+        info = session.select(folder, readonly=account.after == "leave")
+        with self.store.transaction() as db:
+            position = folder_position(db, account.name, folder, info.uidvalidity)
+        if position.reset:
+            report.rescanned = self._had_state(account.name, folder)
+        uidnext = info.uidnext if info.uidnext is not None else session.highest_uid() + 1
+        low = position.last_uid + 1
+        while low < uidnext and not self.stop_event.is_set():
+            high = min(low + self.mail.batch_size - 1, uidnext - 1)
+            fetched = session.fetch_range(low, high, self.mail.text_bytes)
+            matched_uids = self._process_batch(
+                account, folder, info.uidvalidity, high, fetched, report
+            )
+            self._after(session, matched_uids)
+            low = high + 1
+        return report
+
+    def _had_state(self, mailbox: str, folder: str) -> bool:
+        from sqlalchemy import select
+
+        from storage.models import MailFolderState
+
+        with self.store.transaction() as db:
+            had = db.scalar(
+                select(MailFolderState.id).where(
+                    MailFolderState.mailbox == mailbox, MailFolderState.folder == folder
+                )
+            )
+        if had is not None:
+            log.warning("%s %s: UIDVALIDITY changed; rescanning the folder", mailbox, folder)
+        return had is not None
+
+    def _process_batch(
+        self,
+        account: MailAccount,
+        folder: str,
+        uidvalidity: int,
+        high: int,
+        fetched: list[FetchedMessage],
+        report: FolderReport,
+    ) -> list[int]:
+        """Parse and handle one batch, and commit it with the folder's new position."""
+        emails: list[ReceivedEmail] = []
+        failures: list[tuple[int, str]] = []
+        for message in fetched:
+            try:
+                emails.append(
+                    parse_email(
+                        message.header,
+                        message.text,
+                        mailbox=account.name,
+                        folder=folder,
+                        uid=message.uid,
+                        internal_date=message.internal_date,
+                        owner_salesperson=account.salesperson,
+                        owner_address=account.username if "@" in account.username else "",
+                        snippet_chars=self.mail.snippet_chars,
+                    )
+                )
+            except Exception as error:  # the parser should not raise; if it does, skip once
+                log.exception("%s %s uid %s: cannot parse", account.name, folder, message.uid)
+                failures.append((message.uid, f"cannot parse: {type(error).__name__}: {error}"))
+        matched_uids: list[int] = []
+        with self._lock, self.store.transaction() as db:
+            cache: dict[str, object] = {}
+            batch = tuple(emails)
+            for email in emails:
+                outcome, reason = self._handle(db, account, email, batch, cache)
+                report.read += 1
+                if reason:
+                    record_skipped(
+                        db, account.name, folder, uidvalidity, email.uid, reason, email.message_id
+                    )
+                    report.skipped += 1
+                if outcome.matched:
+                    report.matched += 1
+                    matched_uids.append(email.uid)
+                elif not reason:
+                    report.unmatched += 1
+                report.logged += outcome.logged
+                report.created += len(outcome.created)
+            for uid, reason in failures:
+                report.read += 1
+                report.skipped += 1
+                record_skipped(db, account.name, folder, uidvalidity, uid, reason)
+            save_position(db, account.name, folder, uidvalidity, high)
+        return matched_uids
+
+    def _handle(
+        self,
+        db: object,
+        account: MailAccount,
+        email: ReceivedEmail,
+        batch: tuple[ReceivedEmail, ...],
+        cache: dict[str, object],
+    ) -> tuple[EmailOutcome, str]:
+        """Run every email handler on one email, each in its own savepoint."""
+        matched = False
+        logged = 0
+        created: tuple[str, ...] = ()
+        reasons = []
+        for spec in self.registry.email_handlers:
+            context = EmailContext(
+                session=db,  # type: ignore[arg-type]
+                settings=self.settings,
+                email=email,
+                account=account,
+                batch=batch,
+                cache=cache,
+            )
+            try:
+                with db.begin_nested():  # type: ignore[attr-defined]
+                    outcome = spec.handler(context)
+            except Exception as error:
+                log.exception(
+                    "%s %s uid %s: email handler %s failed",
+                    account.name,
+                    email.folder,
+                    email.uid,
+                    spec.name,
+                )
+                cache.clear()  # the savepoint's rollback may have voided cached rows
+                reasons.append(f"{spec.name} failed: {type(error).__name__}: {error}")
+                continue
+            if isinstance(outcome, EmailOutcome):
+                matched = matched or outcome.matched
+                logged += outcome.logged
+                created += outcome.created
+        return EmailOutcome(matched, logged, created), "; ".join(reasons)
+
+    def _after(self, session: ImapSession, uids: list[int]) -> None:
+        """The account's after-action on the matched, committed UIDs."""
+        account = session.account
+        if not uids or account.after == "leave":
+            return
+        if account.after == "flag":
+            session.flag(uids)
+        elif account.move_to:
+            session.move(uids, account.move_to)
+
+    # --- running -----------------------------------------------------------------------
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def run(self, scheduler: object | None = None) -> None:
+        """Keep every mailbox in sync until `stop()`: IDLE where possible, else polling.
+
+        With a running APScheduler `scheduler`, poll jobs go there (as `contactbot run`
+        does); otherwise the worker makes its own background scheduler.
+        """
+        own_scheduler = None
+        if scheduler is None:
+            from apscheduler.schedulers.background import BackgroundScheduler
+
+            own_scheduler = scheduler = BackgroundScheduler(daemon=True)
+            own_scheduler.start()
+        threads = [
+            threading.Thread(
+                target=self._account_loop,
+                args=(account, scheduler),
+                name=f"mail-{account.name}",
+                daemon=True,
+            )
+            for account in self.mail.accounts
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            while not self.stop_event.wait(0.5):
+                pass
+        finally:
+            for thread in threads:
+                thread.join(timeout=10)
+            if own_scheduler is not None:
+                own_scheduler.shutdown(wait=False)
+
+    def _account_loop(self, account: MailAccount, scheduler: object) -> None:
+        """Connect (with backoff), then IDLE; or hand the account to the poll scheduler."""
+        backoff = Backoff(self.backoff_initial, self.backoff_max)
+        while not self.stop_event.is_set():
+            try:
+                session = self.connect(account)
+            except CONNECTION_ERRORS as error:
+                delay = backoff.next_delay()
+                log.warning(
+                    "mailbox %s: cannot connect (%s); retrying in %.1f s",
+                    account.name,
+                    error,
+                    delay,
+                )
+                self.stop_event.wait(delay)
+                continue
+            try:
+                if not (self.mail.idle and session.has("IDLE")):
+                    session.close()
+                    self._schedule_polling(account, scheduler)
+                    return
+                backoff.reset()
+                self._idle_loop(session)
+            except CONNECTION_ERRORS as error:
+                delay = backoff.next_delay()
+                log.warning(
+                    "mailbox %s: connection lost (%s); reconnecting in %.1f s",
+                    account.name,
+                    error,
+                    delay,
+                )
+                self.stop_event.wait(delay)
+            finally:
+                session.close()
+
+    def _idle_loop(self, session: ImapSession) -> None:
+        account = session.account
+        watched = account.folders[0]
+        wait_limit = min(self.mail.idle_renew_minutes, self.mail.poll_minutes) * 60
+        while not self.stop_event.is_set():
+            self.sync_account(session)
+            session.select(watched, readonly=account.after == "leave")
+            session.client.idle()
+            deadline = time.monotonic() + wait_limit
+            changed = False
+            try:
+                while not self.stop_event.is_set() and not changed:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break  # renew the IDLE (well before the server's 29-30 minutes)
+                    responses = session.client.idle_check(timeout=min(1.0, remaining))
+                    changed = any(
+                        isinstance(r, tuple) and len(r) > 1 and r[1] in (b"EXISTS", b"RECENT")
+                        for r in responses
+                    )
+            finally:
+                session.client.idle_done()
+
+    def _schedule_polling(self, account: MailAccount, scheduler: object) -> None:
+        log.info(
+            "mailbox %s: no IDLE; polling every %g minutes", account.name, self.mail.poll_minutes
+        )
+        scheduler.add_job(  # type: ignore[attr-defined]
+            self._poll,
+            "interval",
+            args=(account,),
+            minutes=self.mail.poll_minutes,
+            id=f"mail-poll-{account.name}",
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=_now(),
+        )
+
+    def _poll(self, account: MailAccount) -> None:
+        """One scheduled read of one mailbox; errors are logged and the next run retries."""
+        if self.stop_event.is_set():
+            return
+        try:
+            session = self.connect(account)
+        except CONNECTION_ERRORS as error:
+            log.warning("mailbox %s: cannot connect (%s); next poll retries", account.name, error)
+            return
+        try:
+            self.sync_account(session)
+        except CONNECTION_ERRORS as error:
+            log.warning("mailbox %s: connection lost (%s); next poll retries", account.name, error)
+        finally:
+            session.close()
+
+
+def _now():  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC)
