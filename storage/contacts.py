@@ -46,6 +46,9 @@ TYPE_CHANGE_GUARDS: list[TypeChangeGuard] = []
 DeleteHook = Callable[[Session, Contact], None]
 DELETE_HOOKS: list[DeleteHook] = []
 
+#: Resolves a `company=` reference to the company a person belongs to, or raises UserError.
+CompanyFinder = Callable[[Session, str], Contact]
+
 
 @dataclass
 class ChangeResult:
@@ -183,8 +186,17 @@ def _refresh_search_text(contact: Contact) -> None:
     )
 
 
-def _set_company(session: Session, person: Contact, ref: str, protected: set[str]) -> list[str]:
-    """Attach `person` to the company named by `ref` (blank: make it independent)."""
+def _set_company(
+    session: Session,
+    person: Contact,
+    ref: str,
+    protected: set[str],
+    find_company: CompanyFinder | None = None,
+) -> list[str]:
+    """Attach `person` to the company named by `ref` (blank: make it independent).
+
+    `find_company` replaces the database lookup, for callers (the CSV import) that also know
+    companies not yet written."""
     setup = get_setup(session)
     old_company = person.company
     if not ref.strip():
@@ -192,7 +204,10 @@ def _set_company(session: Session, person: Contact, ref: str, protected: set[str
         person.company = None
         person.company_name = ""
         return ["company"] if old_company else []
-    company = resolve_contact(session, ref, kind=ContactType.COMPANY)
+    if find_company is None:
+        company = resolve_contact(session, ref, kind=ContactType.COMPANY)
+    else:
+        company = find_company(session, ref)
     if old_company is not None and old_company.id == company.id:
         return []
     person.company = company
@@ -242,15 +257,9 @@ def create_contact(
 ) -> Contact:
     """Create a company or person from typed fields, then defaults and inheritance."""
     fields = dict(fields or {})
-    _check_fields(fields)
     if name.strip():
         fields["name"] = name
-    if not fields.get("name", "").strip() and not any(
-        fields.get(n) for n in ("first_name", "surname")
-    ):
-        raise UserError(f'A {kind.value} needs a name: `new {kind.value} "Name" field=value …`.')
-    if kind is ContactType.COMPANY and "company" in fields:
-        raise UserError("company applies to persons only; a company cannot belong to a company.")
+    check_new_fields(kind, fields)
     with session.no_autoflush:
         contact = _build_contact(session, kind, fields, actor_salesperson)
     if no:
@@ -267,17 +276,53 @@ def create_contact(
     return contact
 
 
-def _build_contact(
-    session: Session, kind: ContactType, fields: dict[str, str], actor_salesperson: str | None
+def check_new_fields(kind: ContactType, fields: Mapping[str, str]) -> None:
+    """Refuse what no new contact may have: unknown fields, no name, a company's company."""
+    _check_fields(fields)
+    if not fields.get("name", "").strip() and not any(
+        fields.get(n) for n in ("first_name", "surname")
+    ):
+        raise UserError(f'A {kind.value} needs a name: `new {kind.value} "Name" field=value …`.')
+    if kind is ContactType.COMPANY and "company" in fields:
+        raise UserError("company applies to persons only; a company cannot belong to a company.")
+
+
+def build_contact(
+    session: Session,
+    kind: ContactType,
+    fields: Mapping[str, str],
+    *,
+    new: Callable[..., Contact] = Contact,
+    find_company: CompanyFinder | None = None,
 ) -> Contact:
-    contact = Contact(type=kind)
+    """Validate and build a contact exactly as `new` does, but leave numbering and writing to
+    the caller: the CSV import validates each row with this and inserts in bulk."""
+    check_new_fields(kind, fields)
+    return _build_contact(session, kind, dict(fields), None, new=new, find_company=find_company)
+
+
+def _build_contact(
+    session: Session,
+    kind: ContactType,
+    fields: dict[str, str],
+    actor_salesperson: str | None,
+    *,
+    new: Callable[..., Contact] = Contact,
+    find_company: CompanyFinder | None = None,
+) -> Contact:
+    """Build a validated, normalised contact without adding it to the session.
+
+    `new` makes the object (a plain stand-in lets the CSV import validate a million rows
+    without ORM bookkeeping); `find_company` resolves the `company` field (see _set_company).
+    """
+    contact = new(type=kind)
     for column in Contact.__table__.columns:
         if column.default is not None and not callable(column.default.arg):
             setattr(contact, column.key, column.default.arg)
     contact.company_name = ""
     _apply_fields(session, contact, fields)
     if kind is ContactType.PERSON and fields.get("company", "").strip():
-        _set_company(session, contact, fields["company"], set(fields))
+        _set_company(session, contact, fields["company"], set(fields), find_company)
     _apply_defaults(session, contact, fields, actor_salesperson)
     if contact.phone and not contact.phone_e164:  # inherited before a country was known
         contact.phone_e164 = parse_phone("phone", contact.phone, _phone_region(session, contact))
