@@ -153,8 +153,10 @@ def record_email_interactions(session: Session, rows: Sequence[EmailInteraction]
         )
     else:  # portable fallback: look first
         return _insert_missing(session, values)
-    result = session.execute(statement.values(values))
-    return max(result.rowcount or 0, 0)
+    # RETURNING lists only the rows really inserted (rowcount is not reliable for ORM-enabled
+    # multi-row inserts on every driver).
+    inserted = session.execute(statement.values(values).returning(Interaction.id)).all()
+    return len(inserted)
 
 
 def _insert_missing(session: Session, values: list[dict[str, Any]]) -> int:
