@@ -1,0 +1,119 @@
+"""[[mail.accounts]] validation and the email parser, without a server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_settings
+from bot.mail.config import parse_mail_settings
+from bot.mail.parse import normalize_address, parse_email, snippet_of
+
+GOOD = {
+    "name": "sam",
+    "host": "imap.example.com",
+    "username": "sam@example.com",
+    "password_env": "SAM_IMAP_PASSWORD",
+    "folders": ["INBOX", "Sent"],
+    "salesperson": "sp1",
+    "after": "move:Archive",
+}
+
+
+def test_a_good_account_table() -> None:
+    mail = parse_mail_settings({"accounts": [GOOD], "poll_minutes": 5})
+    (account,) = mail.accounts
+    assert account.port == 993 and account.security == "tls"
+    assert account.folders == ("INBOX", "Sent")
+    assert account.salesperson == "SP1"
+    assert account.move_to == "Archive"
+    assert mail.poll_minutes == 5
+    assert parse_mail_settings(None).accounts == ()
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        ({"security": "ssl"}, "mail.accounts[0].security"),
+        ({"security": "none"}, "mail.accounts[0].security"),  # needs allow_insecure
+        ({"port": "993"}, "mail.accounts[0].port"),
+        ({"folders": []}, "mail.accounts[0].folders"),
+        ({"after": "delete"}, "mail.accounts[0].after"),
+        ({"after": "move:"}, "mail.accounts[0].after"),
+        ({"auto_create": "all"}, "mail.accounts[0].auto_create"),
+        ({"passwrd_env": "X"}, "mail.accounts[0].passwrd_env"),
+        ({"host": ""}, "mail.accounts[0].host"),
+    ],
+)
+def test_a_bad_account_table_names_the_key(change: dict[str, object], key: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        parse_mail_settings({"accounts": [{**GOOD, **change}]})
+    assert str(error.value).startswith(key)
+
+
+def test_missing_keys_duplicates_and_idle_limit() -> None:
+    without = {k: v for k, v in GOOD.items() if k != "username"}
+    with pytest.raises(ConfigError, match=r"^mail.accounts\[0\].username: missing"):
+        parse_mail_settings({"accounts": [without]})
+    with pytest.raises(ConfigError, match=r"^mail.accounts\[1\].name"):
+        parse_mail_settings({"accounts": [GOOD, GOOD]})
+    with pytest.raises(ConfigError, match=r"^mail\.idle_renew_minutes"):
+        parse_mail_settings({"idle_renew_minutes": 30})
+    with pytest.raises(ConfigError, match=r"^mail\.pol_minutes: unknown key"):
+        parse_mail_settings({"pol_minutes": 3})
+
+
+def test_mail_in_the_config_file_and_the_password_from_the_environment(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[[mail.accounts]]\nname = "sam"\nhost = "imap.example.com"\n'
+        'username = "sam@example.com"\npassword_env = "SAM_PW"\nsecurity = "starttls"\n'
+    )
+    settings = load_settings(config, env={})
+    (account,) = settings.mail.accounts
+    assert account.port == 143
+    assert account.password({"SAM_PW": "s3cret"}) == "s3cret"
+    with pytest.raises(ConfigError, match=r"^mail.accounts\[0\].password_env: .*SAM_PW"):
+        account.password({})
+
+
+def test_normalize_address_matches_the_store() -> None:
+    assert normalize_address("Jan@ACME.Example") == "jan@acme.example"
+    assert normalize_address("jan@bücher.example") == "jan@xn--bcher-kva.example"
+    assert normalize_address("not an address") == ""
+    assert normalize_address("@@") == ""
+
+
+def test_snippet_strips_quotes_intros_and_signatures() -> None:
+    text = (
+        "Hi Sam,\n\nThe price is fine.\n\nOn Mon 16 Nov 2026, Sam Sales wrote:\n"
+        "> what about the price?\n"
+    )
+    assert snippet_of(text, 200) == "Hi Sam, The price is fine."
+    assert snippet_of("Thanks!\n-- \nJan\n+31 20 555", 200) == "Thanks!"
+    assert snippet_of("Groet\nOp ma 16 nov. 2026 schreef Sam:\n> x", 200) == "Groet"
+    assert snippet_of("a " * 300, 20).endswith("…")
+    assert len(snippet_of("a " * 300, 20)) == 20
+
+
+def test_parse_html_only_and_encoded_words() -> None:
+    header = (
+        b"From: =?iso-8859-1?q?Ren=E9?= <rene@acme.example>\r\nTo: a@b.example\r\n"
+        b"Subject: =?utf-8?b?w6lsw6hnZQ==?=\r\nMessage-ID: <x@y>\r\n"
+        b"Content-Type: text/html; charset=utf-8\r\n\r\n"
+    )
+    body = b"<html><style>p{}</style><p>Hello&nbsp;there</p><blockquote>old</blockquote></html>"
+    email = parse_email(header, body, mailbox="m", folder="INBOX", uid=7)
+    assert email.sender is not None and email.sender.name == "René"
+    assert email.subject == "élège"
+    assert email.snippet == "Hello there"
+    assert email.problems == ()
+
+
+def test_bulk_mail_is_recognised() -> None:
+    for extra in (b"List-Id: <news.acme>", b"Precedence: bulk", b"Auto-Submitted: auto-replied"):
+        header = b"From: a@acme.example\r\nMessage-ID: <1@a>\r\n" + extra + b"\r\n\r\n"
+        assert parse_email(header, b"", mailbox="m", folder="f", uid=1).bulk
+    plain = b"From: a@acme.example\r\nAuto-Submitted: no\r\n\r\n"
+    assert not parse_email(plain, b"", mailbox="m", folder="f", uid=1).bulk
