@@ -116,7 +116,7 @@ def _cmd_import(settings: Settings, args: argparse.Namespace) -> int:
 
     app = build_app(settings)
     try:
-        with progress_bar(args.file) as progress:
+        with progress_bar() as progress:
             result = import_contacts(app.store, args.file, dry_run=args.dry_run, progress=progress)
         print(result.summary())
         return 0 if not result.failed else 1
