@@ -143,20 +143,24 @@ def record_email_interactions(session: Session, rows: Sequence[EmailInteraction]
         for r in rows
     ]
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        statement: Any = postgresql.insert(Interaction).on_conflict_do_nothing(
-            index_elements=["contact_id", "message_id"]
-        )
-    elif dialect == "sqlite":
-        statement = sqlite.insert(Interaction).on_conflict_do_nothing(
-            index_elements=["contact_id", "message_id"]
-        )
-    else:  # portable fallback: look first
+    statement = _IGNORE_DUPLICATES.get(dialect)
+    if statement is None:  # portable fallback: look first
         return _insert_missing(session, values)
-    # RETURNING lists only the rows really inserted (rowcount is not reliable for ORM-enabled
-    # multi-row inserts on every driver).
-    inserted = session.execute(statement.values(values).returning(Interaction.id)).all()
+    # Core executemany of one cached statement (the mail worker calls this for every email);
+    # RETURNING lists only the rows really inserted, which rowcount does not on every driver.
+    inserted = session.connection().execute(statement, values).all()
     return len(inserted)
+
+
+_TABLE = Interaction.__table__
+_IGNORE_DUPLICATES: dict[str, Any] = {
+    "postgresql": postgresql.insert(_TABLE)
+    .on_conflict_do_nothing(index_elements=["contact_id", "message_id"])
+    .returning(_TABLE.c.id),
+    "sqlite": sqlite.insert(_TABLE)
+    .on_conflict_do_nothing(index_elements=["contact_id", "message_id"])
+    .returning(_TABLE.c.id),
+}
 
 
 def _insert_missing(session: Session, values: list[dict[str, Any]]) -> int:

@@ -74,6 +74,10 @@ class SyncReport:
         return [f.line() for f in self.folders] + [f"error: {e}" for e in self.errors]
 
 
+class _HandlerFailed(Exception):
+    """A handler raised in an optimistic (savepoint-free) batch: roll back, isolate, redo."""
+
+
 class Backoff:
     """Exponential backoff with jitter: 1 s, 2 s, 4 s, … up to `maximum`."""
 
@@ -221,30 +225,62 @@ class MailWorker:
             except Exception as error:  # the parser should not raise; if it does, skip once
                 log.exception("%s %s uid %s: cannot parse", account.name, folder, message.uid)
                 failures.append((message.uid, f"cannot parse: {type(error).__name__}: {error}"))
+        # Optimistic first: no savepoint per email (they cost two statements each). Only when
+        # a handler fails is the batch rolled back and run again with each email isolated.
+        try:
+            return self._commit_batch(
+                account, folder, uidvalidity, high, emails, failures, report, isolate=False
+            )
+        except _HandlerFailed:
+            log.warning(
+                "%s %s: a handler failed in UIDs up to %s; isolating each email",
+                account.name,
+                folder,
+                high,
+            )
+            return self._commit_batch(
+                account, folder, uidvalidity, high, emails, failures, report, isolate=True
+            )
+
+    def _commit_batch(
+        self,
+        account: MailAccount,
+        folder: str,
+        uidvalidity: int,
+        high: int,
+        emails: list[ReceivedEmail],
+        failures: list[tuple[int, str]],
+        report: FolderReport,
+        *,
+        isolate: bool,
+    ) -> list[int]:
         matched_uids: list[int] = []
+        counts = FolderReport(account.name, folder)
         with self._lock, self.store.transaction() as db:
             cache: dict[str, object] = {}
             batch = tuple(emails)
             for email in emails:
-                outcome, reason = self._handle(db, account, email, batch, cache)
-                report.read += 1
+                outcome, reason = self._handle(db, account, email, batch, cache, isolate=isolate)
+                counts.read += 1
                 if reason:
                     record_skipped(
                         db, account.name, folder, uidvalidity, email.uid, reason, email.message_id
                     )
-                    report.skipped += 1
+                    counts.skipped += 1
                 if outcome.matched:
-                    report.matched += 1
+                    counts.matched += 1
                     matched_uids.append(email.uid)
                 elif not reason:
-                    report.unmatched += 1
-                report.logged += outcome.logged
-                report.created += len(outcome.created)
+                    counts.unmatched += 1
+                counts.logged += outcome.logged
+                counts.created += len(outcome.created)
             for uid, reason in failures:
-                report.read += 1
-                report.skipped += 1
+                counts.read += 1
+                counts.skipped += 1
                 record_skipped(db, account.name, folder, uidvalidity, uid, reason)
             save_position(db, account.name, folder, uidvalidity, high)
+        for name in ("read", "matched", "logged", "unmatched", "skipped", "created"):
+            setattr(report, name, getattr(report, name) + getattr(counts, name))
         return matched_uids
 
     def _handle(
@@ -254,8 +290,12 @@ class MailWorker:
         email: ReceivedEmail,
         batch: tuple[ReceivedEmail, ...],
         cache: dict[str, object],
+        *,
+        isolate: bool,
     ) -> tuple[EmailOutcome, str]:
-        """Run every email handler on one email, each in its own savepoint."""
+        """Run every email handler on one email; with `isolate`, each in its own savepoint
+        (a failure is then recorded as the reason to skip); without, a failure aborts the
+        batch (`_HandlerFailed`) so that it can be run again isolated."""
         matched = False
         logged = 0
         created: tuple[str, ...] = ()
@@ -270,9 +310,14 @@ class MailWorker:
                 cache=cache,
             )
             try:
-                with db.begin_nested():  # type: ignore[attr-defined]
+                if isolate:
+                    with db.begin_nested():  # type: ignore[attr-defined]
+                        outcome = spec.handler(context)
+                else:
                     outcome = spec.handler(context)
             except Exception as error:
+                if not isolate:
+                    raise _HandlerFailed from error
                 log.exception(
                     "%s %s uid %s: email handler %s failed",
                     account.name,
