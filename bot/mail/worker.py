@@ -170,6 +170,9 @@ class MailWorker:
             report.rescanned = self._had_state(account.name, folder)
         uidnext = info.uidnext if info.uidnext is not None else session.highest_uid() + 1
         low = position.last_uid + 1
+        if position.reset and low >= uidnext:  # an empty (new or rebuilt) folder: note it
+            with self.store.transaction() as db:
+                save_position(db, account.name, folder, info.uidvalidity, 0)
         while low < uidnext and not self.stop_event.is_set():
             high = min(low + self.mail.batch_size - 1, uidnext - 1)
             fetched = session.fetch_range(low, high, self.mail.text_bytes)
