@@ -376,3 +376,21 @@ def test_login_refused_is_reported_not_fatal(rig: MailRig) -> None:
     report = worker.sync_once()
     assert report.folders == []
     assert len(report.errors) == 1
+
+
+def test_idle_is_renewed_and_other_folders_are_read_on_each_wake_up(rig: MailRig) -> None:
+    _contacts(rig.ok)
+    worker = rig.worker(folders=("INBOX", "Sent"))
+    worker.mail = replace(worker.mail, idle_renew_minutes=0.01)  # renew every 0.6 s
+    rig.dovecot.append(rig.user, "Sent", [])  # the folder exists before the worker starts
+    thread = _run_in_thread(worker)
+    try:
+        time.sleep(2.0)  # a few renewals
+        rig.dovecot.append(rig.user, "Sent", [_corpus()[1]])  # not the IDLE folder
+        _wait_for(lambda: len(_logged(rig)) == 2)
+        rig.dovecot.append(rig.user, "INBOX", [_corpus()[0]])
+        _wait_for(lambda: len(_logged(rig)) == 3)
+        assert thread.is_alive()
+    finally:
+        worker.stop()
+        thread.join(timeout=15)
