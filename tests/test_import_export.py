@@ -240,7 +240,9 @@ def test_csv_export_round_trips_into_an_empty_database(store: Store, tmp_path: P
 
 def _fields(contact: Contact) -> dict[str, object]:
     skip = {"id", "company_id", "created_at", "modified_at"}
-    values = {c.key: getattr(contact, c.key) for c in Contact.__table__.columns if c.key not in skip}
+    values = {
+        c.key: getattr(contact, c.key) for c in Contact.__table__.columns if c.key not in skip
+    }
     values["company"] = contact.company.no if contact.company else None
     return values
 
