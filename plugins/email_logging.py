@@ -11,6 +11,7 @@ domain). The rules of storage apply: once per (contact, Message-ID).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -115,8 +116,7 @@ def log_email(ctx: EmailContext) -> EmailOutcome:
             ),
             None,
         )
-        if sender not in lookup.contacts and auto_create == "sent_and_received":
-            assert email.sender is not None
+        if sender not in lookup.contacts and auto_create == "sent_and_received" and email.sender:
             created = _auto_create(ctx, lookup, [email.sender])
         addresses = [sender]
     else:
@@ -133,7 +133,7 @@ def log_email(ctx: EmailContext) -> EmailOutcome:
             message_id=email.message_id,
             direction=direction,
             salesperson=salesperson or own_salesperson,
-            occurred_at=email.date or email_date_fallback(),
+            occurred_at=email.date or _utcnow(),
             subject=email.subject or "(no subject)",
             mailbox=email.mailbox,
             folder=email.folder,
@@ -145,9 +145,7 @@ def log_email(ctx: EmailContext) -> EmailOutcome:
     return EmailOutcome(matched=True, logged=logged, created=tuple(created))
 
 
-def email_date_fallback():  # type: ignore[no-untyped-def]
-    import datetime as dt
-
+def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 

@@ -44,6 +44,18 @@ def folder_position(
     return FolderPosition(uidvalidity, state.last_uid, False)
 
 
+def folder_known(session: Session, mailbox: str, folder: str) -> bool:
+    """Whether the worker has read this folder before (under any UIDVALIDITY)."""
+    return (
+        session.scalar(
+            select(MailFolderState.id).where(
+                MailFolderState.mailbox == mailbox, MailFolderState.folder == folder
+            )
+        )
+        is not None
+    )
+
+
 def save_position(
     session: Session, mailbox: str, folder: str, uidvalidity: int, last_uid: int
 ) -> None:

@@ -16,6 +16,7 @@ never exits because of it.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import random
 import threading
@@ -31,7 +32,7 @@ from bot.mail.imap import CONNECTION_ERRORS, FetchedMessage, ImapSession
 from bot.mail.parse import parse_email
 from bot.registry import Registry
 from storage.database import Store
-from storage.mail_state import folder_position, record_skipped, save_position
+from storage.mail_state import folder_known, folder_position, record_skipped, save_position
 
 log = logging.getLogger(__name__)
 
@@ -184,19 +185,11 @@ class MailWorker:
         return report
 
     def _had_state(self, mailbox: str, folder: str) -> bool:
-        from sqlalchemy import select
-
-        from storage.models import MailFolderState
-
         with self.store.transaction() as db:
-            had = db.scalar(
-                select(MailFolderState.id).where(
-                    MailFolderState.mailbox == mailbox, MailFolderState.folder == folder
-                )
-            )
-        if had is not None:
+            had = folder_known(db, mailbox, folder)
+        if had:
             log.warning("%s %s: UIDVALIDITY changed; rescanning the folder", mailbox, folder)
-        return had is not None
+        return had
 
     def _process_batch(
         self,
@@ -475,7 +468,5 @@ class MailWorker:
             session.close()
 
 
-def _now():  # type: ignore[no-untyped-def]
-    import datetime as dt
-
+def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
