@@ -152,7 +152,9 @@ def _utcnow() -> dt.datetime:
 def _auto_create(
     ctx: EmailContext, lookup: _BatchLookup, candidates: list[EmailAddress]
 ) -> list[str]:
-    """Unknown correspondents become persons, under the company whose domain matches.
+    """Unknown correspondents become persons, under the company whose domain matches (the
+    company's email or home page, else the company of a known person at that domain), or
+    independent when none does.
 
     Never for bulk mail, free-mail domains or our own domain: those are not customers.
     """
@@ -207,5 +209,17 @@ def _company_for_domain(ctx: EmailContext, domain: str) -> Contact | None:
         .order_by(Contact.no)
         .limit(1)
     ).first()
+    if company is None:  # else the company of a person already known at that domain
+        person = ctx.session.scalars(
+            select(Contact)
+            .where(
+                Contact.type == ContactType.PERSON,
+                Contact.company_id.is_not(None),
+                Contact.email_normalized.like(f"%@{domain}"),
+            )
+            .order_by(Contact.no)
+            .limit(1)
+        ).first()
+        company = person.company if person is not None else None
     cache[domain] = company
     return company

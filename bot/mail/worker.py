@@ -145,6 +145,9 @@ class MailWorker:
             except CONNECTION_ERRORS as error:
                 log.warning("mailbox %s: connection lost: %s", account.name, error)
                 report.errors.append(f"{account.name}: {error}")
+            except Exception as error:  # the database, most likely: report, go on with others
+                log.exception("mailbox %s: sync failed", account.name)
+                report.errors.append(f"{account.name}: {type(error).__name__}: {error}")
             finally:
                 session.close()
         return report
@@ -409,6 +412,10 @@ class MailWorker:
                     delay,
                 )
                 self.stop_event.wait(delay)
+            except Exception:  # e.g. the database went away: never let the thread die
+                delay = backoff.next_delay()
+                log.exception("mailbox %s: sync failed; retrying in %.1f s", account.name, delay)
+                self.stop_event.wait(delay)
             finally:
                 session.close()
 
@@ -464,6 +471,8 @@ class MailWorker:
             self.sync_account(session)
         except CONNECTION_ERRORS as error:
             log.warning("mailbox %s: connection lost (%s); next poll retries", account.name, error)
+        except Exception:
+            log.exception("mailbox %s: sync failed; next poll retries", account.name)
         finally:
             session.close()
 

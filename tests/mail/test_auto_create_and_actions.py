@@ -178,3 +178,15 @@ def test_contactbot_run_starts_the_worker_and_stops_on_sigterm(
         _, stderr = running.communicate(timeout=30)
     assert running.returncode == 0, stderr
     assert "mail worker (1 mailboxes)" in stderr
+
+
+def test_auto_create_finds_the_company_through_a_known_person(rig: MailRig) -> None:
+    rig.ok('new company "Beta"')  # CT000001, no email of its own
+    rig.ok('new person "Piet" company=CT000001 email=piet@beta.example')  # CT000002
+    rig.dovecot.append(
+        rig.user,
+        "INBOX",
+        [message(sender=SALES, to="new@beta.example", subject="Hello", message_id="<b1@x>")],
+    )
+    assert rig.worker(auto_create="sent").sync_once().folders[0].created == 1
+    assert _persons(rig)["new@beta.example"] == "CT000001"
