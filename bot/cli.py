@@ -110,9 +110,8 @@ def _cmd_db(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_import(settings: Settings, args: argparse.Namespace) -> int:
-    from storage.csv_import import import_contacts
-
     from bot.progress import progress_bar
+    from storage.csv_import import import_contacts
 
     app = build_app(settings)
     try:
