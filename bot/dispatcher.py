@@ -21,11 +21,16 @@ from bot.inputs import Actor, CommandInvocation
 from bot.registry import CommandSpec, Registry
 from bot.reply import Confirmation, Reply
 from storage.database import Store
+from storage.deliveries import DuplicateDelivery, delivered, record_delivery
 from storage.errors import UserError
 
 log = logging.getLogger(__name__)
 
 YES_FLAG = "yes"
+
+#: Returned (this very object) for a delivery that ran already: an adapter that set
+#: `CommandInvocation.delivery_id` compares with `is` and answers nothing the second time.
+DUPLICATE_DELIVERY = Reply(text="That request was handled already; nothing was done twice.")
 
 
 @dataclass
@@ -120,7 +125,26 @@ class Dispatcher:
         return self._run(spec, invocation, args)
 
     def _run(self, spec: CommandSpec, invocation: CommandInvocation, args: Arguments) -> Reply:
+        """One transaction. With a delivery id, the id is recorded in that transaction under a
+        unique key (storage.deliveries): a retried delivery rolls back and gets
+        DUPLICATE_DELIVERY, so it never writes twice."""
+        delivery = invocation.delivery_id
+        try:
+            return self._run_once(spec, invocation, args, delivery)
+        except DuplicateDelivery:
+            log.info("%s delivery %s ran already; skipped", invocation.source, delivery)
+            return DUPLICATE_DELIVERY
+
+    def _run_once(
+        self,
+        spec: CommandSpec,
+        invocation: CommandInvocation,
+        args: Arguments,
+        delivery: str | None,
+    ) -> Reply:
         with self.store.transaction() as session:
+            if delivery and delivered(session, invocation.source, delivery):
+                raise DuplicateDelivery(invocation.source, delivery)
             context = Context(
                 session=session,
                 actor=invocation.actor,
@@ -133,6 +157,8 @@ class Dispatcher:
             reply = spec.handler(context)
             if not isinstance(reply, Reply):
                 raise TypeError(f"{spec.plugin}.{spec.verb} returned {type(reply).__name__}")
+            if delivery:
+                record_delivery(session, invocation.source, delivery)
             return reply
 
     def _unknown_verb(self, verb: str) -> str:

@@ -363,6 +363,22 @@ class MailSkipped(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
 
 
+# --- delivery de-duplication (issue #3) -------------------------------------------------
+
+
+class Delivery(Base):
+    """An adapter's delivery id (a Slack trigger_id, event_id, …) of a command that ran:
+    recorded in the same transaction as the command's writes, under a unique key, so a
+    retried delivery never runs twice."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("source", "delivery_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(10))
+    delivery_id: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow, index=True)
+
+
 __all__ = [
     "AltAddress",
     "Base",
@@ -372,6 +388,7 @@ __all__ = [
     "ContactMailingGroup",
     "ContactType",
     "CountryRegion",
+    "Delivery",
     "IndustryGroup",
     "Interaction",
     "InteractionTemplate",
