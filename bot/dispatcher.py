@@ -21,7 +21,7 @@ from bot.inputs import Actor, CommandInvocation
 from bot.registry import CommandSpec, Registry
 from bot.reply import Confirmation, Reply
 from storage.database import Store
-from storage.deliveries import DuplicateDelivery, delivered, record_delivery
+from storage.deliveries import DuplicateDelivery, record_delivery
 from storage.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -125,9 +125,11 @@ class Dispatcher:
         return self._run(spec, invocation, args)
 
     def _run(self, spec: CommandSpec, invocation: CommandInvocation, args: Arguments) -> Reply:
-        """One transaction. With a delivery id, the id is recorded in that transaction under a
-        unique key (storage.deliveries): a retried delivery rolls back and gets
-        DUPLICATE_DELIVERY, so it never writes twice."""
+        """One transaction. With a delivery id, the id is recorded first in that transaction
+        under a unique key (storage.deliveries): a retried delivery waits for the first one to
+        commit (the row lock on PostgreSQL; SQLite's write lock, which also serialises these
+        commands), fails on the key, rolls back and gets DUPLICATE_DELIVERY: it never writes
+        twice."""
         delivery = invocation.delivery_id
         try:
             return self._run_once(spec, invocation, args, delivery)
@@ -143,8 +145,8 @@ class Dispatcher:
         delivery: str | None,
     ) -> Reply:
         with self.store.transaction() as session:
-            if delivery and delivered(session, invocation.source, delivery):
-                raise DuplicateDelivery(invocation.source, delivery)
+            if delivery:
+                record_delivery(session, invocation.source, delivery)
             context = Context(
                 session=session,
                 actor=invocation.actor,
@@ -157,8 +159,6 @@ class Dispatcher:
             reply = spec.handler(context)
             if not isinstance(reply, Reply):
                 raise TypeError(f"{spec.plugin}.{spec.verb} returned {type(reply).__name__}")
-            if delivery:
-                record_delivery(session, invocation.source, delivery)
             return reply
 
     def _unknown_verb(self, verb: str) -> str:
