@@ -1,4 +1,4 @@
-"""The `contactbot` command: shell, database, import and export.
+"""The `contactbot` command: shell, database, import, export, mail, Slack and run.
 
 Each subcommand builds the same App (settings, store, registry) and reports a bad
 configuration or bad input as one line on standard error with exit status 2, never a traceback.
@@ -65,6 +65,15 @@ def _parser() -> argparse.ArgumentParser:
     mail_sync.add_argument("--once", action="store_true", help="read once and exit (default)")
     mail_commands.add_parser("run", help="keep mailboxes in sync (IMAP IDLE or polling)")
     commands.add_parser("run", help="start what is configured: Slack, mail worker, scheduler")
+
+    from bot.slack.cli import add_arguments as add_slack_arguments
+
+    slack = commands.add_parser(
+        "slack",
+        help="the Slack bot: Socket Mode (SLACK_BOT_TOKEN, SLACK_APP_TOKEN), "
+        "or --http (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET)",
+    )
+    add_slack_arguments(slack)
     return parser
 
 
@@ -151,6 +160,12 @@ def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     return run_everything(settings, args)
 
 
+def _cmd_slack(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.slack.cli import slack_command
+
+    return slack_command(settings, args)
+
+
 HANDLERS = {
     "shell": _cmd_shell,
     "db": _cmd_db,
@@ -158,6 +173,7 @@ HANDLERS = {
     "export": _cmd_export,
     "mail": _cmd_mail,
     "run": _cmd_run,
+    "slack": _cmd_slack,
 }
 
 

@@ -38,9 +38,18 @@ class RoleSettings:
         return bool(self.admin or self.sales)
 
 
+SLACK_MODES = ("socket", "http")
+
+
 @dataclass(frozen=True)
 class SlackSettings:
+    """`[slack]`: the Web API base URL, and how `contactbot run` serves Slack (tokens come from
+    the environment: SLACK_BOT_TOKEN with SLACK_APP_TOKEN or SLACK_SIGNING_SECRET)."""
+
     api_url: str = ""
+    mode: str = "socket"  # "socket" | "http"
+    host: str = "0.0.0.0"
+    port: int = 3000
 
 
 @dataclass(frozen=True)
@@ -141,8 +150,7 @@ def load_settings(
         admin=frozenset(_string_list(roles_table.get("admin", []), "roles.admin")),
         sales=frozenset(_string_list(roles_table.get("sales", []), "roles.sales")),
     )
-    slack_table = _table(data, "slack", {"api_url"})
-    api_url = env.get("CONTACTBOT_SLACK_API_URL") or slack_table.get("api_url", "")
+    slack = _slack_settings(data, env)
     return Settings(
         data_dir=data_dir,
         database_url=url,
@@ -150,10 +158,29 @@ def load_settings(
         setup=dict(setup),
         codes=codes,
         roles=roles,
-        slack=SlackSettings(api_url=str(api_url)),
+        slack=slack,
         config_path=path,
         mail=parse_mail_settings(data.get("mail")),
     )
+
+
+def _slack_settings(data: Mapping[str, Any], env: Mapping[str, str]) -> SlackSettings:
+    table = _table(data, "slack", {"api_url", "mode", "host", "port"})
+    api_url = env.get("CONTACTBOT_SLACK_API_URL") or table.get("api_url", "")
+    if not isinstance(api_url, str):
+        raise ConfigError(
+            'slack.api_url: expected a URL as a string, like "http://127.0.0.1:8099/api/".'
+        )
+    mode = table.get("mode", "socket")
+    if mode not in SLACK_MODES:
+        raise ConfigError(f'slack.mode: expected "socket" or "http", got {mode!r}.')
+    host = table.get("host", "0.0.0.0")
+    if not isinstance(host, str) or not host:
+        raise ConfigError('slack.host: expected an address as a string, like "0.0.0.0".')
+    port = table.get("port", 3000)
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise ConfigError("slack.port: expected a port number from 1 to 65535.")
+    return SlackSettings(api_url=api_url, mode=mode, host=host, port=port)
 
 
 def _codes(data: Mapping[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:

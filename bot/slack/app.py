@@ -1,0 +1,65 @@
+"""build_slack_app: one Bolt app wired to contactbot's runtime.
+
+Request verification (the signing secret) stays on in HTTP mode; Socket Mode needs none.
+`process_before_response` stays off, so Bolt answers Slack as soon as a listener calls ack()
+and runs the rest on its thread pool. Listeners catch their own exceptions (SlackRunner.guard:
+a short apology with an error id, also logged); the error handler below is the last resort, so
+the process keeps serving whatever happens in one request.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from slack_bolt import App as BoltApp
+from slack_bolt import BoltResponse
+
+from bot.config import Settings
+from bot.runtime import App
+from bot.slack import actions, commands, home, shortcut, submit, suggestions
+from bot.slack.actors import ActorResolver
+from bot.slack.client import make_web_client
+from bot.slack.runner import SlackRunner
+
+log = logging.getLogger(__name__)
+
+#: Enough to work on 20 concurrent requests while more arrive.
+LISTENER_THREADS = 32
+
+
+def build_slack_app(
+    app: App,
+    settings: Settings,
+    *,
+    http: bool,
+    bot_token: str,
+    signing_secret: str | None = None,
+) -> BoltApp:
+    """The Bolt app. Calls auth.test once (Bolt's token check) through the configured client."""
+    client = make_web_client(settings, bot_token)
+    bolt = BoltApp(
+        client=client,
+        signing_secret=signing_secret if http else None,
+        request_verification_enabled=http,
+        process_before_response=False,
+        listener_executor=ThreadPoolExecutor(
+            max_workers=LISTENER_THREADS, thread_name_prefix="slack-listener"
+        ),
+        raise_error_for_unhandled_request=False,
+        logger=logging.getLogger("bot.slack.bolt"),
+    )
+    runner = SlackRunner(app, ActorResolver(app.store, settings.roles, client), client)
+    for module in (commands, actions, submit, suggestions, shortcut, home):
+        module.register(bolt, runner)
+
+    @bolt.error
+    def last_resort(error: Exception, body: dict[str, Any]) -> BoltResponse:
+        error_id = uuid.uuid4().hex[:8]
+        log.error("error %s in a Slack listener", error_id, exc_info=error)
+        return BoltResponse(status=200, body="")
+
+    bolt.contactbot_runner = runner  # type: ignore[attr-defined]  # for tests and home
+    return bolt
