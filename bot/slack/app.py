@@ -30,6 +30,13 @@ log = logging.getLogger(__name__)
 LISTENER_THREADS = 32
 
 
+class _QuietTokenWarning(logging.Filter):
+    """Bolt warns that SLACK_BOT_TOKEN is unused when a client is given; it is the client's."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
 def build_slack_app(
     app: App,
     settings: Settings,
@@ -40,6 +47,9 @@ def build_slack_app(
 ) -> BoltApp:
     """The Bolt app. Calls auth.test once (Bolt's token check) through the configured client."""
     client = make_web_client(settings, bot_token)
+    bolt_log = logging.getLogger("bot.slack.bolt")
+    if not any(isinstance(f, _QuietTokenWarning) for f in bolt_log.filters):
+        bolt_log.addFilter(_QuietTokenWarning())
     bolt = BoltApp(
         client=client,
         signing_secret=signing_secret if http else None,
@@ -49,7 +59,7 @@ def build_slack_app(
             max_workers=LISTENER_THREADS, thread_name_prefix="slack-listener"
         ),
         raise_error_for_unhandled_request=False,
-        logger=logging.getLogger("bot.slack.bolt"),
+        logger=bolt_log,
     )
     runner = SlackRunner(app, ActorResolver(app.store, settings.roles, client), client)
     for module in (commands, actions, submit, suggestions, shortcut, home):

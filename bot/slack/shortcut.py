@@ -143,6 +143,8 @@ def record(
     key = message_key(channel, ts) if channel and ts else None
     try:
         with runner.app.store.transaction() as session:
+            # First, as the dispatcher does: a retried submit waits here and stops.
+            record_delivery(session, SOURCE, delivery_key(body, "log"))
             contact = get_by_no(session, contact_no)
             if contact is None:
                 return Reply.error(f"Contact {contact_no} does not exist any more; nothing logged.")
@@ -153,7 +155,7 @@ def record(
                     )
                 )
                 if seen is not None:
-                    return Reply(text=f"That message is on {contact.no} {contact.name} already.")
+                    return Reply(text=f"That message is on {contact.no} ({contact.name}) already.")
             ensure_template(session)
             by_salesperson = bool(author) and session.scalar(
                 select(Salesperson.code).where(Salesperson.slack_user_id == author)
@@ -170,8 +172,7 @@ def record(
             )
             interaction.message_id = key
             interaction.snippet = snippet[:SNIPPET_LIMIT]
-            record_delivery(session, SOURCE, delivery_key(body, "log"))
-            return Reply(text=f"Logged the message on {contact.no} {contact.name}.")
+            return Reply(text=f"Logged the message on {contact.no} ({contact.name}).")
     except DuplicateDelivery:
         return Reply(text="")
 
