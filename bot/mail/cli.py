@@ -88,10 +88,21 @@ def _start_schedules(app: App, scheduler: Any) -> None:
         )
 
 
-def run_everything(settings: Settings, _args: argparse.Namespace) -> int:
-    """Start Slack (if configured and installed), the mail worker and the scheduler."""
+def _slack_plan(settings: Settings) -> tuple[str | None, str]:
+    """What Slack would start as ("Slack (Socket Mode)", …), or None and why not."""
     import os
 
+    try:
+        from bot.slack import plan
+    except ImportError:
+        if os.environ.get("SLACK_BOT_TOKEN"):
+            return "Slack", ""
+        return None, "SLACK_BOT_TOKEN is not set"
+    return plan(settings)
+
+
+def run_everything(settings: Settings, _args: argparse.Namespace) -> int:
+    """Start Slack (if configured and installed), the mail worker and the scheduler."""
     from apscheduler.schedulers.background import BackgroundScheduler
 
     app = build_app(settings)
@@ -109,13 +120,17 @@ def run_everything(settings: Settings, _args: argparse.Namespace) -> int:
             threads.append(threading.Thread(target=worker.run, args=(scheduler,), name="mail"))
             started.append(f"mail worker ({len(settings.mail.accounts)} mailboxes)")
         starter = _slack_starter()
-        if starter is not None and os.environ.get("SLACK_BOT_TOKEN"):
+        slack_what, slack_why = _slack_plan(settings)
+        if starter is not None and slack_what:
             threads.append(threading.Thread(target=starter, args=(app, stop), name="slack"))
-            started.append("Slack")
+            started.append(slack_what)
         elif starter is None:
             log.warning("Slack adapter (%s) is not installed; running without Slack", SLACK_ENTRY)
+            print(
+                "contactbot: Slack adapter not installed; running without Slack.", file=sys.stderr
+            )
         else:
-            log.warning("SLACK_BOT_TOKEN is not set; running without Slack")
+            print(f"contactbot: not starting Slack: {slack_why}", file=sys.stderr)
 
         def shut_down() -> None:
             stop.set()
