@@ -78,6 +78,10 @@ def share(runner: SlackRunner, client: WebClient, body: dict[str, Any]) -> None:
         )
 
 
+def _replace(runner: SlackRunner, where: Where, reply: Reply) -> None:
+    runner.say(where, reply, replace_original=True)
+
+
 def register(bolt: BoltApp, runner: SlackRunner) -> None:
     @bolt.action(RUN_ACTION_PATTERN)
     def run_button(ack: Any, body: dict[str, Any], client: WebClient) -> None:
@@ -95,24 +99,19 @@ def register(bolt: BoltApp, runner: SlackRunner) -> None:
             open_or_run(runner, client, body, command, delivery_id=delivery_key(body))
 
     @bolt.action(ACTION_CONFIRM)
-    def confirm(ack: Any, body: dict[str, Any], client: WebClient) -> None:
+    def confirm(ack: Any, body: dict[str, Any]) -> None:
         ack()
-        with runner.guard(body, "a confirmation"):
-            command = _action(body).get("value") or ""
-            runner.run(command, Where.from_body(body), delivery_key(body), replace_original=True)
+        command = _action(body).get("value") or ""
+        where = Where.from_body(body)
+        runner.later(body, "a confirmation", runner.run, command, where, delivery_key(body), True)
 
     @bolt.action(ACTION_CANCEL)
     def cancel(ack: Any, body: dict[str, Any]) -> None:
         ack()
-        with runner.guard(body, "a cancel button"):
-            runner.say(
-                Where.from_body(body),
-                Reply(text="Cancelled; nothing was changed."),
-                replace_original=True,
-            )
+        cancelled = Reply(text="Cancelled; nothing was changed.")
+        runner.later(body, "a cancel button", _replace, runner, Where.from_body(body), cancelled)
 
     @bolt.action(ACTION_SHARE)
     def share_button(ack: Any, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        with runner.guard(body, "the share button"):
-            share(runner, client, body)
+        runner.later(body, "the share button", share, runner, client, body)

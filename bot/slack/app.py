@@ -1,10 +1,12 @@
 """build_slack_app: one Bolt app wired to contactbot's runtime.
 
 Request verification (the signing secret) stays on in HTTP mode; Socket Mode needs none.
-`process_before_response` stays off, so Bolt answers Slack as soon as a listener calls ack()
-and runs the rest on its thread pool. Listeners catch their own exceptions (SlackRunner.guard:
-a short apology with an error id, also logged); the error handler below is the last resort, so
-the process keeps serving whatever happens in one request.
+`process_before_response` stays off, so Bolt answers Slack as soon as a listener calls ack().
+Listeners ack first and hand the slow part (database, answers) to the runner's own work threads
+(SlackRunner.later), so Bolt's listener threads only ever ack and open modals, and a backlog of
+work never delays an ack. Work catches its own exceptions (SlackRunner.guard: a short apology
+with an error id, also logged); the error handler below is the last resort, so the process
+keeps serving whatever happens in one request.
 """
 
 from __future__ import annotations

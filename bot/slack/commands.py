@@ -104,14 +104,17 @@ def open_or_run(
     delivery_id: str | None,
     replace_original: bool = False,
 ) -> None:
-    """What a command line does from Slack: open the modal, or run it and answer."""
+    """What a command line does from Slack: open the modal now, or run it after the ack (on
+    the runner's work threads) and answer."""
     where = Where.from_body(body)
     wanted = modal_for(text)
     trigger_id = body.get("trigger_id")
     if wanted is not None and trigger_id:
-        open_contact_modal(runner, client, trigger_id, where, *wanted)
+        # Now, on the listener's thread: the trigger id expires 3 s after the click.
+        with runner.guard(body, "opening the contact modal"):
+            open_contact_modal(runner, client, trigger_id, where, *wanted)
         return
-    runner.run(text, where, delivery_id, replace_original=replace_original)
+    runner.later(body, f"`{text[:100]}`", runner.run, text, where, delivery_id, replace_original)
 
 
 def register(bolt: BoltApp, runner: SlackRunner) -> None:

@@ -96,7 +96,9 @@ def register(bolt: BoltApp, runner: SlackRunner) -> None:
     def app_home_opened(event: dict[str, Any], client: WebClient) -> None:
         if event.get("tab", "home") != "home":
             return
-        user_id = event.get("user") or ""
+        runner.work.submit(publish, event.get("user") or "", client)
+
+    def publish(user_id: str, client: WebClient) -> None:
         try:
             from bot.slack.actors import REFUSAL
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -74,11 +75,38 @@ def parse_metadata(text: str) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+#: Threads for the work after the ack. Bolt acks on its own thread pool; the slow part runs
+#: here, so a backlog of work can never hold up an ack.
+WORK_THREADS = 16
+
+
 class SlackRunner:
-    def __init__(self, app: App, actors: ActorResolver, client: WebClient) -> None:
+    def __init__(
+        self,
+        app: App,
+        actors: ActorResolver,
+        client: WebClient,
+        *,
+        work_threads: int = WORK_THREADS,
+    ) -> None:
         self.app = app
         self.actors = actors
         self.client = client
+        self.work = ThreadPoolExecutor(max_workers=work_threads, thread_name_prefix="slack-work")
+
+    def later(
+        self, body: Mapping[str, Any], what: str, work: Callable[..., None], *args: Any
+    ) -> Future[None]:
+        """Run `work(*args)` after the ack, on the work threads, under `guard`."""
+
+        def run() -> None:
+            with self.guard(body, what):
+                work(*args)
+
+        return self.work.submit(run)
+
+    def close(self) -> None:
+        self.work.shutdown(wait=False, cancel_futures=True)
 
     # --- running -------------------------------------------------------------------------
 
@@ -105,7 +133,6 @@ class SlackRunner:
         text: str,
         where: Where,
         delivery_id: str | None,
-        *,
         replace_original: bool = False,
     ) -> Reply | None:
         """Run `text` as the user and answer; None when refused or a retried delivery."""

@@ -177,6 +177,14 @@ def record(
         return Reply(text="")
 
 
+def _record_and_say(
+    runner: SlackRunner, client: WebClient, body: dict[str, Any], contact_no: str, description: str
+) -> None:
+    reply = record(runner, client, body, contact_no, description)
+    if reply.text:
+        runner.say(Where.from_body(body), reply)
+
+
 def register(bolt: BoltApp, runner: SlackRunner) -> None:
     @bolt.shortcut(SHORTCUT)
     def log_to_contact(ack: Any, body: dict[str, Any], client: WebClient) -> None:
@@ -196,10 +204,17 @@ def register(bolt: BoltApp, runner: SlackRunner) -> None:
             ack(response_action="errors", errors={"description": "Say what it was about."})
             return
         ack()
-        with runner.guard(body, "logging a message"):
-            reply = record(runner, client, body, picked["value"], description)
-            if reply.text:
-                runner.say(Where.from_body(body), reply)
+        contact_no = picked["value"]
+        runner.later(
+            body,
+            "logging a message",
+            _record_and_say,
+            runner,
+            client,
+            body,
+            contact_no,
+            description,
+        )
 
 
 __all__ = ["LOG_MODAL", "SHORTCUT", "option", "register"]
