@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import difflib
 import logging
+import random
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.arguments import Arguments, parse_arguments, split_words
@@ -21,12 +24,14 @@ from bot.inputs import Actor, CommandInvocation
 from bot.registry import CommandSpec, Registry
 from bot.reply import Confirmation, Reply
 from storage.database import Store
-from storage.deliveries import DuplicateDelivery, record_delivery
+from storage.deliveries import DuplicateDelivery, delivered, record_delivery
 from storage.errors import UserError
 
 log = logging.getLogger(__name__)
 
 YES_FLAG = "yes"
+#: How often a command that lost a race on a unique key is run again (see Dispatcher._run).
+CONFLICT_ATTEMPTS = 8
 
 #: Returned (this very object) for a delivery that ran already: an adapter that set
 #: `CommandInvocation.delivery_id` compares with `is` and answers nothing the second time.
@@ -125,17 +130,38 @@ class Dispatcher:
         return self._run(spec, invocation, args)
 
     def _run(self, spec: CommandSpec, invocation: CommandInvocation, args: Arguments) -> Reply:
-        """One transaction. With a delivery id, the id is recorded first in that transaction
-        under a unique key (storage.deliveries): a retried delivery waits for the first one to
-        commit (the row lock on PostgreSQL; SQLite's write lock, which also serialises these
-        commands), fails on the key, rolls back and gets DUPLICATE_DELIVERY: it never writes
-        twice."""
+        """One transaction. With a delivery id, the id is recorded in that transaction under a
+        unique key (storage.deliveries), so a retried delivery never writes twice; it gets
+        DUPLICATE_DELIVERY.
+
+        PostgreSQL: the id is recorded first; a concurrent retry waits on the key until the
+        first run commits, then fails on it. SQLite: recording first would hold the one write
+        lock for the whole command and serialise every read, so a committed id is looked up
+        first and the id is recorded last. A run that loses a race on a unique key (two SQLite
+        writers that read the same number series) is the retry's duplicate when its delivery
+        is recorded by then, and is otherwise run again on the committed state (up to
+        CONFLICT_ATTEMPTS times)."""
         delivery = invocation.delivery_id
-        try:
-            return self._run_once(spec, invocation, args, delivery)
-        except DuplicateDelivery:
-            log.info("%s delivery %s ran already; skipped", invocation.source, delivery)
-            return DUPLICATE_DELIVERY
+        claim_first = self.store.dialect != "sqlite"
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                return self._run_once(spec, invocation, args, delivery, claim_first)
+            except DuplicateDelivery:
+                log.info("%s delivery %s ran already; skipped", invocation.source, delivery)
+                return DUPLICATE_DELIVERY
+            except IntegrityError:
+                if delivery and self._delivered(invocation.source, delivery):
+                    log.info("%s delivery %s ran already; skipped", invocation.source, delivery)
+                    return DUPLICATE_DELIVERY
+                if attempt == CONFLICT_ATTEMPTS:
+                    raise
+                log.info("conflict while running %r; running it again", invocation.text)
+                time.sleep(random.uniform(0, 0.01 * attempt))
+        raise AssertionError("unreachable")
+
+    def _delivered(self, source: str, delivery: str) -> bool:
+        with self.store.transaction() as session:
+            return delivered(session, source, delivery)
 
     def _run_once(
         self,
@@ -143,10 +169,13 @@ class Dispatcher:
         invocation: CommandInvocation,
         args: Arguments,
         delivery: str | None,
+        claim_first: bool,
     ) -> Reply:
         with self.store.transaction() as session:
-            if delivery:
+            if delivery and claim_first:
                 record_delivery(session, invocation.source, delivery)
+            elif delivery and delivered(session, invocation.source, delivery):
+                raise DuplicateDelivery(invocation.source, delivery)
             context = Context(
                 session=session,
                 actor=invocation.actor,
@@ -159,6 +188,8 @@ class Dispatcher:
             reply = spec.handler(context)
             if not isinstance(reply, Reply):
                 raise TypeError(f"{spec.plugin}.{spec.verb} returned {type(reply).__name__}")
+            if delivery and not claim_first:
+                record_delivery(session, invocation.source, delivery)
             return reply
 
     def _unknown_verb(self, verb: str) -> str:
