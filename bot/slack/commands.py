@@ -20,6 +20,7 @@ from bot.arguments import split_words
 from bot.reply import Reply
 from bot.slack.actors import REFUSAL
 from bot.slack.deliveries import delivery_key
+from bot.slack.escape import from_slack
 from bot.slack.modals import contact_modal, initial_values, message_modal
 from bot.slack.runner import SlackRunner, Where
 from storage.contacts import resolve_contact
@@ -122,5 +123,5 @@ def register(bolt: BoltApp, runner: SlackRunner) -> None:
     def contact_command(ack: Any, body: dict[str, Any], client: WebClient) -> None:
         ack()
         with runner.guard(body, "a slash command"):
-            text = (body.get("text") or "").strip()
+            text = from_slack(body.get("text") or "").strip()
             open_or_run(runner, client, body, text, delivery_id=delivery_key(body))

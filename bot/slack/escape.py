@@ -8,6 +8,8 @@ entity is never cut in half.
 
 from __future__ import annotations
 
+import re
+
 ELLIPSIS = "…"
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
@@ -51,3 +53,25 @@ def plain_within(text: str, limit: int) -> str:
     Slack does not parse mentions there, only a length limit and no empty text."""
     text = " ".join(text.split()) or "-"
     return truncate(text, limit)
+
+
+_AUTO_LINK = re.compile(r"<((?:https?|mailto|tel):[^<>|\s]*)(?:\|([^<>]*))?>")
+
+
+def from_slack(text: str) -> str:
+    """Text as Slack delivers it (slash command text, message text) back to what was typed.
+
+    Slack sends `&`, `<` and `>` as entities and wraps what it auto-linked: a typed
+    `jan@acme.example` may arrive as `<mailto:jan@acme.example|jan@acme.example>`, a web address
+    as `<http://acme.example|acme.example>`. Those links become their shown text again. Real
+    mentions (`<@U123>`, `<!channel>`, `<#C1|x>`) are left as they are: they are what Slack
+    made of the user's `@name`, and are escaped again whenever contactbot shows them."""
+
+    def shown(match: re.Match[str]) -> str:
+        target, label = match.group(1), match.group(2)
+        if label:
+            return label
+        return target.removeprefix("mailto:").removeprefix("tel:")
+
+    text = _AUTO_LINK.sub(shown, text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")

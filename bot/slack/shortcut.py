@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from bot.reply import Reply
 from bot.slack.actors import REFUSAL
 from bot.slack.deliveries import SOURCE, delivery_key
+from bot.slack.escape import from_slack
 from bot.slack.modals import CONTACT_SEARCH, VALUE, metadata, option
 from bot.slack.runner import SlackRunner, Where, parse_metadata
 from storage.codes import code_table
@@ -97,7 +98,7 @@ def open_log_modal(runner: SlackRunner, client: WebClient, body: dict[str, Any])
         runner.say(where, Reply.error(REFUSAL))
         return
     message = body.get("message") or {}
-    text = message.get("text") or ""
+    text = from_slack(message.get("text") or "")
     meta = {
         "channel": where.channel_id,
         "channel_name": (body.get("channel") or {}).get("name", ""),

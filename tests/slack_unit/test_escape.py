@@ -30,3 +30,20 @@ def test_plain_and_truncate() -> None:
     assert plain_within("a\n b", 10) == "a b"
     assert truncate("abcdef", 4) == "abc…"
     assert len(plain_within("y" * 500, 150)) == 150
+
+
+def test_from_slack_undoes_slacks_encoding_and_auto_links() -> None:
+    from bot.slack.escape import from_slack
+
+    assert (
+        from_slack("new company &quot;A &amp; B &lt;x&gt;&quot;")
+        == "new company &quot;A & B <x>&quot;"
+    )
+    assert (
+        from_slack("email=<mailto:jan@acme.example|jan@acme.example>") == "email=jan@acme.example"
+    )
+    assert from_slack("home_page=<http://acme.example|acme.example>") == "home_page=acme.example"
+    assert from_slack("home_page=<https://acme.example/x>") == "home_page=https://acme.example/x"
+    assert from_slack("phone=<tel:+31205550100|+31 20 555 0100>") == "phone=+31 20 555 0100"
+    assert from_slack('new company "<!channel> <@U1>"') == 'new company "<!channel> <@U1>"'
+    assert from_slack("&amp;lt;") == "&lt;"
