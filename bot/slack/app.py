@@ -12,6 +12,7 @@ keeps serving whatever happens in one request.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -25,11 +26,13 @@ from bot.slack import actions, commands, home, shortcut, submit, suggestions
 from bot.slack.actors import ActorResolver
 from bot.slack.client import make_web_client
 from bot.slack.runner import SlackRunner
+from storage.deliveries import prune_deliveries
 
 log = logging.getLogger(__name__)
 
-#: Enough to work on 20 concurrent requests while more arrive.
+#: Enough to ack 20 concurrent requests while more arrive.
 LISTENER_THREADS = 32
+PRUNE_SECONDS = 3600.0
 
 
 class _QuietTokenWarning(logging.Filter):
@@ -74,4 +77,28 @@ def build_slack_app(
         return BoltResponse(status=200, body="")
 
     bolt.contactbot_runner = runner  # type: ignore[attr-defined]  # for tests and home
+    start_pruning(app)
     return bolt
+
+
+def prune_once(app: App) -> None:
+    try:
+        with app.store.transaction() as session:
+            count = prune_deliveries(session)
+        if count:
+            log.info("forgot %d Slack delivery ids older than a day", count)
+    except Exception:
+        log.exception("pruning delivery ids failed")
+
+
+def start_pruning(app: App, every_seconds: float = PRUNE_SECONDS) -> threading.Thread:
+    """Forget delivery ids older than a day now and then (Slack retries within the hour)."""
+
+    def loop() -> None:
+        prune_once(app)
+        while not threading.Event().wait(every_seconds):
+            prune_once(app)
+
+    thread = threading.Thread(target=loop, name="slack-prune", daemon=True)
+    thread.start()
+    return thread

@@ -99,7 +99,7 @@ def slack_command(settings: Settings, args: argparse.Namespace) -> int:
             print(f"contactbot: {error}", file=sys.stderr)
             return 2
         stop = threading.Event()
-        _stop_on_signals(stop)
+        _stop_on_signals(stop, interrupt=http)
         if http:
             print(
                 f"contactbot: Slack HTTP mode on http://{host}:{port}/slack/events "
@@ -112,6 +112,8 @@ def slack_command(settings: Settings, args: argparse.Namespace) -> int:
             except OSError as error:
                 print(f"contactbot: cannot listen on {host}:{port}: {error}", file=sys.stderr)
                 return 2
+            except KeyboardInterrupt:
+                pass
         else:
             print("contactbot: Slack Socket Mode. Stop with Ctrl-C.", file=sys.stderr, flush=True)
             serve_socket_mode(bolt, os.environ[APP_TOKEN], stop)
@@ -120,8 +122,16 @@ def slack_command(settings: Settings, args: argparse.Namespace) -> int:
         app.close()
 
 
-def _stop_on_signals(stop: threading.Event) -> None:
+def _stop_on_signals(stop: threading.Event, *, interrupt: bool = False) -> None:
+    """SIGTERM and SIGINT set `stop`; with `interrupt`, they also break the main thread out of
+    the HTTP server's loop (waitress serves on the main thread)."""
     if threading.current_thread() is not threading.main_thread():
         return
+
+    def handle(*_: object) -> None:
+        stop.set()
+        if interrupt:
+            raise KeyboardInterrupt
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, handle)
