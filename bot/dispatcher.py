@@ -140,10 +140,11 @@ class Dispatcher:
         first and the id is recorded last. A run that loses a race on a unique key (two SQLite
         writers that read the same number series) is the retry's duplicate when its delivery
         is recorded by then, and is otherwise run again on the committed state (up to
-        CONFLICT_ATTEMPTS times)."""
+        CONFLICT_ATTEMPTS times; on PostgreSQL that is the first use of a number series)."""
         delivery = invocation.delivery_id
         claim_first = self.store.dialect != "sqlite"
-        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+        attempts = CONFLICT_ATTEMPTS
+        for attempt in range(1, attempts + 1):
             try:
                 return self._run_once(spec, invocation, args, delivery, claim_first)
             except DuplicateDelivery:
@@ -153,7 +154,7 @@ class Dispatcher:
                 if delivery and self._delivered(invocation.source, delivery):
                     log.info("%s delivery %s ran already; skipped", invocation.source, delivery)
                     return DUPLICATE_DELIVERY
-                if attempt == CONFLICT_ATTEMPTS:
+                if attempt == attempts:
                     raise
                 log.info("conflict while running %r; running it again", invocation.text)
                 time.sleep(random.uniform(0, 0.01 * attempt))
