@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from bot.reply import Reply
 from bot.slack.actors import REFUSAL
 from bot.slack.deliveries import SOURCE, delivery_key
-from bot.slack.escape import from_slack
+from bot.slack.escape import escape_within, from_slack
 from bot.slack.modals import CONTACT_SEARCH, VALUE, metadata, option
 from bot.slack.runner import SlackRunner, Where, parse_metadata
 from storage.codes import code_table
@@ -64,6 +64,7 @@ def log_modal(meta: dict[str, Any], description: str) -> dict[str, Any]:
         "close": {"type": "plain_text", "text": "Cancel"},
         "private_metadata": metadata(meta),
         "blocks": [
+            *_preview(meta),
             {
                 "type": "input",
                 "block_id": "contact",
@@ -78,6 +79,18 @@ def log_modal(meta: dict[str, Any], description: str) -> dict[str, Any]:
             },
         ],
     }
+
+
+def _preview(meta: dict[str, Any]) -> list[dict[str, Any]]:
+    """The message being logged, as a quote (escaped: it pings nobody)."""
+    text = meta.get("text") or ""
+    if not text:
+        return []
+    where = f" in #{meta['channel_name']}" if meta.get("channel_name") else ""
+    author = f"<@{meta['author']}>" if str(meta.get("author", "")).startswith(("U", "W")) else ""
+    line = f"{author}{where}:" if author or where else ""
+    quoted = "\n".join("> " + part for part in escape_within(text, 2500).split("\n"))
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": f"{line}\n{quoted}".strip()}}]
 
 
 def ensure_template(session: Session) -> None:
@@ -140,7 +153,9 @@ def record(
     author = meta.get("author") or ""
     channel_name = meta.get("channel_name") or channel
     text = meta.get("text") or ""
-    snippet = f"<@{author}> in #{channel_name}: {text}" if author else text
+    author_name = runner.actors.profile(author).name if author.startswith(("U", "W")) else ""
+    who = author_name or author
+    snippet = f"{who} in #{channel_name}: {text}" if who else text
     key = message_key(channel, ts) if channel and ts else None
     try:
         with runner.app.store.transaction() as session:
