@@ -68,6 +68,10 @@ class _TtlCache:
         with self._lock:
             self._data[key] = (self.clock() + self.seconds, value)
 
+    def drop(self, key: str) -> None:
+        with self._lock:
+            self._data.pop(key, None)
+
 
 class ActorResolver:
     """Who a Slack user is to contactbot. Thread-safe; caches for CACHE_SECONDS."""
@@ -191,6 +195,4 @@ class ActorResolver:
     def forget(self, user_id: str) -> None:
         """Drop cached knowledge of a user (after a code table change, in tests)."""
         for cache in (self._salespeople, self._profiles):
-            cache.put(user_id, None)
-            with cache._lock:
-                cache._data.pop(user_id, None)
+            cache.drop(user_id)

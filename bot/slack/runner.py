@@ -95,7 +95,7 @@ class SlackRunner:
         self.work = ThreadPoolExecutor(max_workers=work_threads, thread_name_prefix="slack-work")
 
     def later(
-        self, body: Mapping[str, Any], what: str, work: Callable[..., None], *args: Any
+        self, body: Mapping[str, Any], what: str, work: Callable[..., object], *args: Any
     ) -> Future[None]:
         """Run `work(*args)` after the ack, on the work threads, under `guard`."""
 

@@ -91,3 +91,25 @@ def test_salesperson_by_slack_id_then_by_email_remembered(bot: ChatBot) -> None:
 
 def test_group_ids() -> None:
     assert is_group_id("S0123") and not is_group_id("U0123") and not is_group_id("W0123")
+
+
+def test_caches_expire(bot: ChatBot) -> None:
+    now = [0.0]
+    client = FakeClient(groups={"S1": ["U1"]}, emails={"U2": "new@example.com"})
+    resolver = ActorResolver(
+        bot.app.store,
+        RoleSettings(sales=frozenset({"S1"})),
+        client,  # type: ignore[arg-type]
+        cache_seconds=60,
+        clock=lambda: now[0],
+    )
+    assert resolver.roles("U1") and not resolver.roles("U2")
+    client.groups["S1"] = ["U1", "U2"]
+    assert not resolver.roles("U2")  # cached
+    now[0] = 61
+    assert resolver.roles("U2")
+    assert resolver.salesperson("U2") is None
+    bot.ok("codes salespeople add SP9 name=New email=new@example.com")
+    assert resolver.salesperson("U2") is None  # cached "none"
+    resolver.forget("U2")
+    assert resolver.salesperson("U2") == "SP9"
