@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.slack.actors import REFUSAL
 from bot.slack.blocks import ACTION_RUN, MAX_VIEW_BLOCKS, button, context, section
 from bot.slack.escape import escape_within
 from bot.slack.runner import SlackRunner
@@ -100,8 +101,6 @@ def register(bolt: BoltApp, runner: SlackRunner) -> None:
 
     def publish(user_id: str, client: WebClient) -> None:
         try:
-            from bot.slack.actors import REFUSAL
-
             roles = runner.actors.roles(user_id)
             if not roles:
                 client.views_publish(user_id=user_id, view=refused_view(REFUSAL))
