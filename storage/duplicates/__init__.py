@@ -1,0 +1,28 @@
+"""Duplicate detection, merge and unmerge (issue #5).
+
+- `normalize`: normalised views of a contact (names without legal suffixes, house numbers apart)
+- `keys`: blocking keys; `scoring`: the default method's pair score; `bc`: Business Central's
+- `matcher`: the configured method; `index`: a contact's keys and pairs kept current
+- `scan`: rebuild everything; `pairs`: list, separate, check on new/set; `merge`: merge, unmerge
+- `settings`: the `dupe_settings` row; `models`: the tables
+
+Importing this package registers a delete hook so a deleted contact's keys and pairs go too.
+"""
+
+from __future__ import annotations
+
+from storage.contacts import DELETE_HOOKS
+from storage.duplicates.index import forget_contact, refresh_contact
+from storage.duplicates.pairs import Pair, check_new_contact, list_pairs, mark_separate
+
+if forget_contact not in DELETE_HOOKS:
+    DELETE_HOOKS.append(forget_contact)
+
+__all__ = [
+    "Pair",
+    "check_new_contact",
+    "forget_contact",
+    "list_pairs",
+    "mark_separate",
+    "refresh_contact",
+]

@@ -1,0 +1,205 @@
+"""The blocking keys and pairs of one contact, kept current as it is created, changed and
+deleted: a contact is compared with the few contacts that share a key (the database's
+index on `dupe_keys.value` finds them), never with the whole table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import delete, insert, literal, or_, select, union_all
+from sqlalchemy.orm import Session
+
+from storage.duplicates.keys import BLOCK_LIMIT, key_weight
+from storage.duplicates.matcher import Matcher, Prepared, Verdict
+from storage.duplicates.models import OPEN, SEPARATE, DupeKey, DupePair
+from storage.duplicates.normalize import COMPANY, PERSON, ContactData
+from storage.models import Contact, ContactType
+
+#: The contact columns matching reads, in ContactData's order.
+COLUMNS = (
+    Contact.id,
+    Contact.no,
+    Contact.type,
+    Contact.name,
+    Contact.first_name,
+    Contact.middle_name,
+    Contact.surname,
+    Contact.address,
+    Contact.address_2,
+    Contact.city,
+    Contact.post_code,
+    Contact.phone_e164,
+    Contact.mobile_e164,
+    Contact.email_normalized,
+    Contact.vat_no,
+    Contact.country,
+    Contact.company_name,
+    Contact.phone,
+    Contact.mobile,
+    Contact.email,
+)
+
+
+def _type_letter(value: Any) -> str:
+    text = value.value if isinstance(value, ContactType) else str(value)
+    return COMPANY if text == ContactType.COMPANY.value else PERSON
+
+
+def data_from_row(row: Sequence[Any]) -> ContactData:
+    (id_, no, type_, name, first, middle, surname, address, address_2, city, post_code,
+     phone_e164, mobile_e164, email_normalized, vat_no, country, company_name, phone, mobile,
+     email) = row  # fmt: skip
+    given = " ".join(part for part in (first or "", middle or "") if part)
+    return ContactData(
+        id=id_,
+        no=no,
+        type=_type_letter(type_),
+        name=name or "",
+        first_name=given,
+        surname=surname or "",
+        address=address or "",
+        address_2=address_2 or "",
+        city=city or "",
+        post_code=post_code or "",
+        phone_e164=phone_e164 or "",
+        mobile_e164=mobile_e164 or "",
+        email_normalized=email_normalized or "",
+        vat_no=vat_no or "",
+        country=country or "",
+        company_name=company_name or "",
+        phone=phone or "",
+        mobile=mobile or "",
+        email=email or "",
+    )
+
+
+def data_from_contact(contact: Contact) -> ContactData:
+    return data_from_row([getattr(contact, column.key) for column in COLUMNS])
+
+
+def ordered(a: int, b: int) -> tuple[int, int]:
+    return (a, b) if a < b else (b, a)
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+# --- keys --------------------------------------------------------------------------------
+
+
+def write_keys(session: Session, contact_id: int, keys: Iterable[str]) -> None:
+    session.execute(delete(DupeKey).where(DupeKey.contact_id == contact_id))
+    rows = [{"contact_id": contact_id, "value": key} for key in sorted(keys)]
+    if rows:
+        session.execute(insert(DupeKey), rows)
+
+
+def candidates(session: Session, prepared: Prepared) -> Counter[int]:
+    """Contact id -> shared key weight, for each contact sharing a usable key (one query; a
+    key shared by more than BLOCK_LIMIT contacts says nothing and is skipped)."""
+    keys = sorted(prepared.keys)
+    if not keys:
+        return Counter()
+    parts = []
+    for key in keys:
+        inner = (
+            select(DupeKey.contact_id).where(DupeKey.value == key).limit(BLOCK_LIMIT + 1).subquery()
+        )
+        parts.append(select(literal(key).label("value"), inner.c.contact_id))
+    rows = session.execute(union_all(*parts)).all()
+    blocks: dict[str, list[int]] = {}
+    for key, contact_id in rows:
+        blocks.setdefault(key, []).append(contact_id)
+    shared: Counter[int] = Counter()
+    own = prepared.data.id
+    for key, ids in blocks.items():
+        if len(ids) > BLOCK_LIMIT:
+            continue
+        weight = key_weight(key)
+        for other in ids:
+            if other != own:
+                shared[other] += weight
+    return shared
+
+
+def load_data(session: Session, ids: Iterable[int]) -> list[ContactData]:
+    wanted = sorted(set(ids))
+    out: list[ContactData] = []
+    for start in range(0, len(wanted), 500):
+        rows = session.execute(select(*COLUMNS).where(Contact.id.in_(wanted[start : start + 500])))
+        out.extend(data_from_row(row) for row in rows)
+    return out
+
+
+# --- pairs -------------------------------------------------------------------------------
+
+
+def refresh_contact(
+    session: Session, contact: Contact, matcher: Matcher | None = None
+) -> list[tuple[int, Verdict]]:
+    """Rewrite the contact's keys and its open pairs; returns (other id, verdict) for each
+    possible duplicate found now (separate pairs are kept and not returned)."""
+    session.flush()
+    matcher = matcher or Matcher.from_settings(session)
+    me = matcher.prepare(data_from_contact(contact))
+    shared = candidates(session, me)
+    found: dict[int, Verdict] = {}
+    for data in load_data(session, shared):
+        other = matcher.prepare(data)
+        if not matcher.worth_scoring(me, other, shared[data.id]):
+            continue
+        verdict = matcher.judge(me, other)
+        if verdict is not None:
+            found[data.id] = verdict
+    write_keys(session, contact.id, me.keys)
+    existing = {
+        ordered(p.contact_id_1, p.contact_id_2): p
+        for p in session.scalars(
+            select(DupePair).where(
+                or_(DupePair.contact_id_1 == contact.id, DupePair.contact_id_2 == contact.id)
+            )
+        )
+    }
+    now = _utcnow()
+    result: list[tuple[int, Verdict]] = []
+    for other_id, verdict in sorted(found.items(), key=lambda item: -item[1].score):
+        pair_key = ordered(contact.id, other_id)
+        pair = existing.pop(pair_key, None)
+        if pair is not None and pair.status == SEPARATE:
+            continue
+        if pair is None:
+            pair = DupePair(
+                contact_id_1=pair_key[0],
+                contact_id_2=pair_key[1],
+                status=OPEN,
+                created_at=now,
+            )
+            session.add(pair)
+        pair.score = verdict.score
+        pair.method = matcher.method
+        pair.why = verdict.as_json()
+        pair.updated_at = now
+        result.append((other_id, verdict))
+    for pair in existing.values():  # no longer alike: an open pair goes, a separate one stays
+        if pair.status == OPEN:
+            session.delete(pair)
+    session.flush()
+    return result
+
+
+def forget_contact(session: Session, contact: Contact) -> None:
+    """Before a contact is deleted: its keys and pairs go too (the foreign keys cascade as
+    well; this keeps the ORM session and a database without enforced keys right)."""
+    if contact.id is None:
+        return
+    session.execute(delete(DupeKey).where(DupeKey.contact_id == contact.id))
+    session.execute(
+        delete(DupePair).where(
+            or_(DupePair.contact_id_1 == contact.id, DupePair.contact_id_2 == contact.id)
+        )
+    )

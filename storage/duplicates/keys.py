@@ -1,0 +1,85 @@
+"""Blocking keys: the few values under which two possible duplicates meet.
+
+Each key starts with the contact type's letter, so persons meet persons and companies meet
+companies. Several overlapping keys make a missed pair unlikely: a typo in a name breaks one
+key, not all (the name's phonetic pairs, a name word with the post code, the post code with
+the house number, exact phone, email and VAT numbers).
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+from storage.duplicates.normalize import FREE_MAIL, Profile, phonetic
+
+#: A key that more contacts share than this says nothing (a common first name in a big city):
+#: it is not used for candidates.
+BLOCK_LIMIT = 60
+MAX_KEY_LENGTH = 120
+
+
+def blocking_keys(p: Profile) -> set[str]:
+    t = "c" if p.company else "p"
+    keys: set[str] = set()
+    if p.email:
+        keys.add(f"{t}e:{p.email}")
+        if p.company and p.domain and p.domain not in FREE_MAIL:
+            keys.add(f"{t}d:{p.domain}")
+    for phone in p.phones:
+        keys.add(f"{t}t:{phone}")
+    if p.vat:
+        keys.add(f"{t}v:{p.vat}")
+    words = [w for w in p.tokens if len(w) > 1][:4] or list(p.tokens[:1])
+    codes = sorted({phonetic(w) for w in words})
+    if len(codes) == 1:
+        keys.add(f"{t}n:{codes[0]}")
+        if p.company and words:
+            keys.add(f"{t}w:{words[0][:12]}")
+    for a, b in combinations(codes, 2):
+        keys.add(f"{t}n:{a}|{b}")
+    if p.company:
+        for w in words:
+            keys.add(f"{t}w:{w[:3]}|{len(w)}")  # q-gram-ish: survives a typo later in the word
+    if p.post:
+        for code in codes:
+            keys.add(f"{t}z:{code}|{p.post}")
+        for number in p.numbers[:2]:
+            keys.add(f"{t}h:{p.post}|{number}")
+    if p.city:
+        city = phonetic(p.city.replace(" ", ""))
+        for code in codes:
+            keys.add(f"{t}c:{code}|{city}")
+    street_words = [w for w in p.street.split() if len(w) > 2][:2]
+    place_keys = [f"z{p.post}"] if p.post else []
+    if p.city:
+        place_keys.append(f"c{phonetic(p.city.replace(' ', ''))}")
+    for place in place_keys:
+        for sw in street_words:
+            keys.add(f"{t}y:{place}|{phonetic(sw)}")
+        for w in words:
+            keys.add(f"{t}q:{place}|{w[:2]}")
+    for sw in street_words:
+        for number in p.numbers[:1]:
+            keys.add(f"{t}s:{phonetic(sw)}|{number}")
+        for code in codes:
+            keys.add(f"{t}a:{code}|{phonetic(sw)}")
+    return {k[:MAX_KEY_LENGTH] for k in keys}
+
+
+#: Keys of these kinds are exact evidence (email, phone, VAT): one shared key is enough.
+STRONG_KINDS = frozenset("etv")
+
+
+def key_weight(key: str) -> int:
+    return 2 if key[1] in STRONG_KINDS else 1
+
+
+#: A pair that shares only one weak key is scored only when its name and address, read as one
+#: line, are at least this similar (rapidfuzz ratio): a cheap look that drops most such pairs.
+QUICK_LOOK = 60
+
+
+def worth_scoring(shared: int, a_blob: str, b_blob: str) -> bool:
+    from rapidfuzz import fuzz
+
+    return shared >= 2 or fuzz.ratio(a_blob, b_blob) >= QUICK_LOOK

@@ -1,0 +1,91 @@
+"""One interface over both methods: what keys a contact gets, and how a pair is judged.
+
+The default method prepares a Profile, keys it with storage.duplicates.keys and scores pairs
+with storage.duplicates.scoring; the "bc" method keys each contact with its Business Central
+search strings and counts the strings two contacts share.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from storage.duplicates import bc
+from storage.duplicates.keys import blocking_keys, worth_scoring
+from storage.duplicates.normalize import COMPANY, ContactData, blob, profile
+from storage.duplicates.scoring import score_pair
+from storage.duplicates.settings import get_settings, parse_search_strings
+
+
+@dataclass(frozen=True)
+class Verdict:
+    score: float  # 0..100
+    why: str  # one line for people
+    detail: list[Any]  # per field, for the stored JSON
+
+    def as_json(self) -> str:
+        return json.dumps({"why": self.why, "fields": self.detail})
+
+
+@dataclass
+class Prepared:
+    data: ContactData
+    keys: set[str]
+    state: Any  # the method's own view (a Profile and its blob, or search strings)
+
+
+class Matcher:
+    """The configured method with its threshold, ready to key and compare contacts."""
+
+    def __init__(
+        self,
+        method: str = "default",
+        threshold: float = 80.0,
+        hit_percent: int = 60,
+        search_strings: str = "",
+    ) -> None:
+        self.method = method
+        self.threshold = threshold
+        self.hit_percent = hit_percent
+        self.setup = parse_search_strings(search_strings)
+        self.needed = bc.hits_needed(len(self.setup), hit_percent)
+
+    @classmethod
+    def from_settings(cls, session: Session) -> Matcher:
+        row = get_settings(session)
+        return cls(row.method, row.threshold, row.search_hit_percent, row.search_strings)
+
+    def prepare(self, data: ContactData) -> Prepared:
+        kind = "c" if data.type == COMPANY else "p"
+        if self.method == "bc":
+            strings = bc.search_strings(bc.typed_fields(data), self.setup)
+            return Prepared(data, bc.bc_keys(strings, kind), strings)
+        prof = profile(data)
+        return Prepared(data, blocking_keys(prof), (prof, blob(prof)))
+
+    def worth_scoring(self, a: Prepared, b: Prepared, shared: int) -> bool:
+        if a.data.type != b.data.type:
+            return False
+        if self.method == "bc":
+            return True
+        return worth_scoring(shared, a.state[1], b.state[1])
+
+    def judge(self, a: Prepared, b: Prepared) -> Verdict | None:
+        """The verdict when the pair is a possible duplicate, else None."""
+        if a.data.type != b.data.type:
+            return None
+        if self.method == "bc":
+            hits, names = bc.compare(a.state, b.state, self.setup)
+            if hits < self.needed:
+                return None
+            score = round(100.0 * hits / len(self.setup), 1)
+            why = f"{hits} of {len(self.setup)} search strings: " + ", ".join(names)
+            return Verdict(score, why, names)
+        scored = score_pair(a.state[0], b.state[0])
+        if scored.score < self.threshold:
+            return None
+        detail = [[f.field, round(f.similarity * 100), round(f.evidence, 2)] for f in scored.fields]
+        return Verdict(scored.score, scored.why(), detail)

@@ -1,0 +1,254 @@
+"""Normalised views of a contact for matching: name tokens without legal suffixes, street
+words and house numbers apart, compact post codes, VAT numbers, and a phonetic code.
+
+Everything here is pure (no database): the scan applies it to a million rows streamed from the
+database, and the check on create to one contact.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+COMPANY = "c"
+PERSON = "p"
+
+#: Legal-form words, removed from company names before comparing (lower case, dots removed).
+LEGAL_SUFFIXES = frozenset(
+    [
+        "bv",
+        "nv",
+        "vof",
+        "cv",
+        "bvba",
+        "sprl",
+        "ltd",
+        "limited",
+        "inc",
+        "incorporated",
+        "corp",
+        "corporation",
+        "co",
+        "company",
+        "llc",
+        "llp",
+        "lp",
+        "plc",
+        "gmbh",
+        "mbh",
+        "ag",
+        "kg",
+        "ohg",
+        "ug",
+        "ev",
+        "sa",
+        "sas",
+        "sarl",
+        "srl",
+        "spa",
+        "sl",
+        "sau",
+        "oy",
+        "oyj",
+        "ab",
+        "as",
+        "asa",
+        "aps",
+        "pty",
+        "pte",
+        "kft",
+        "sro",
+        "zoo",
+        "sp",
+        "kk",
+        "bhd",
+        "sdn",
+        "holding_bv",
+        "the",
+    ]
+)
+#: Free mail domains never say that two contacts belong together.
+FREE_MAIL = frozenset(
+    [
+        "gmail.com",
+        "googlemail.com",
+        "hotmail.com",
+        "outlook.com",
+        "live.com",
+        "msn.com",
+        "yahoo.com",
+        "icloud.com",
+        "me.com",
+        "aol.com",
+        "gmx.de",
+        "gmx.net",
+        "web.de",
+        "proton.me",
+        "protonmail.com",
+        "ziggo.nl",
+        "kpnmail.nl",
+        "hotmail.nl",
+        "live.nl",
+        "planet.nl",
+        "xs4all.nl",
+        "home.nl",
+        "online.no",
+    ]
+)
+
+_NON_WORD = re.compile(r"[^0-9a-z]+")
+_NUMBER = re.compile(r"\d+[a-z]?")
+
+
+@lru_cache(maxsize=200_000)
+def fold(text: str) -> str:
+    """Lower case, accents removed, `&` as `and`, dots dropped inside abbreviations (B.V.)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    plain = plain.replace("&", " and ").replace(".", "").replace("'", "")
+    return " ".join(_NON_WORD.sub(" ", plain).split())
+
+
+def name_tokens(name: str, company: bool) -> tuple[str, ...]:
+    """A name's words; a company's without legal-form words (kept when nothing else is left)."""
+    words = fold(name).split()
+    if not company:
+        return tuple(words)
+    kept = tuple(w for w in words if w not in LEGAL_SUFFIXES)
+    return kept or tuple(words)
+
+
+def split_address(*lines: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(street words, house numbers) of address lines: `Keizersgracht 1-3a` gives
+    (("keizersgracht",), ("1", "3a"))."""
+    words: list[str] = []
+    numbers: list[str] = []
+    for line in lines:
+        for word in fold(line).split():
+            if _NUMBER.fullmatch(word):
+                numbers.append(word)
+            elif any(ch.isdigit() for ch in word):
+                numbers.extend(_NUMBER.findall(word))
+            else:
+                words.append(word)
+    return tuple(words), tuple(numbers)
+
+
+def compact(text: str) -> str:
+    """Letters and digits only, upper case: post codes (`1016 AB` = `1016ab`) and VAT numbers."""
+    return re.sub(r"[^0-9A-Z]", "", fold(text).upper())
+
+
+def vat_key(vat: str) -> str:
+    """A VAT number without its country prefix (`NL 8525.06.117.B01` = `852506117B01`)."""
+    value = compact(vat)
+    if len(value) > 4 and value[:2].isalpha() and value[2].isdigit():
+        value = value[2:]
+    return value
+
+
+_SOUNDEX = str.maketrans("bfpvcgjkqsxzdtlmnr", "111122222222334556")
+
+
+@lru_cache(maxsize=200_000)
+def phonetic(word: str) -> str:
+    """American Soundex of a folded word, with the numeric tail kept for numbers (4 chars)."""
+    if not word:
+        return ""
+    if word[0].isdigit():
+        return word
+    head = word[0]
+    coded = word.translate(_SOUNDEX)
+    out: list[str] = []
+    last = coded[0] if coded[0].isdigit() else ""
+    for ch in coded[1:]:
+        if ch.isdigit():
+            if ch != last:
+                out.append(ch)
+            last = ch
+        elif ch not in "hw":
+            last = ""
+    return (head + "".join(out) + "000")[:4]
+
+
+@dataclass(frozen=True, slots=True)
+class ContactData:
+    """The fields of a contact that matching reads (from an ORM object or a database row)."""
+
+    id: int
+    no: str
+    type: str  # COMPANY or PERSON
+    name: str = ""
+    first_name: str = ""
+    surname: str = ""
+    address: str = ""
+    address_2: str = ""
+    city: str = ""
+    post_code: str = ""
+    phone_e164: str = ""
+    mobile_e164: str = ""
+    email_normalized: str = ""
+    vat_no: str = ""
+    country: str = ""
+    company_name: str = ""
+    phone: str = ""  # as typed (Business Central's search strings read these)
+    mobile: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """A contact prepared for matching: every normalised form computed once."""
+
+    data: ContactData
+    company: bool
+    tokens: tuple[str, ...]
+    sorted_name: str
+    given: str
+    surname: str
+    street: str
+    numbers: tuple[str, ...]
+    address_2: str
+    city: str
+    post: str
+    phones: frozenset[str]
+    email: str
+    domain: str
+    vat: str
+
+
+def profile(data: ContactData) -> Profile:
+    company = data.type == COMPANY
+    tokens = name_tokens(data.name, company)
+    if company:
+        given, surname = "", ""
+    else:
+        surname = fold(data.surname) if data.surname else (tokens[-1] if tokens else "")
+        given = fold(data.first_name) if data.first_name else " ".join(tokens[:-1])
+    words, numbers = split_address(data.address)
+    email = data.email_normalized or ""
+    domain = email.rpartition("@")[2] if "@" in email else ""
+    return Profile(
+        data=data,
+        company=company,
+        tokens=tokens,
+        sorted_name=" ".join(sorted(tokens)),
+        given=given,
+        surname=surname,
+        street=" ".join(words),
+        numbers=numbers,
+        address_2=fold(data.address_2),
+        city=fold(data.city),
+        post=compact(data.post_code),
+        phones=frozenset(p for p in (data.phone_e164, data.mobile_e164) if p),
+        email=email,
+        domain=domain,
+        vat=vat_key(data.vat_no),
+    )
+
+
+def blob(p: Profile) -> str:
+    """Name and address on one line, for the quick look that drops hopeless candidates."""
+    return f"{p.sorted_name} {p.street} {' '.join(p.numbers)} {p.post} {p.city}"
