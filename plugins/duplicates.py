@@ -1,0 +1,176 @@
+"""Duplicate contacts: `dupes`, `merge`, `unmerge`, `separate`, and the warning on new/set.
+
+`with_duplicate_warnings` is what `new` and `set` call after writing a contact: it keeps the
+contact's keys current and adds "possible duplicate of CT000123 (score, why)" with the buttons
+Merge and Not a duplicate to their reply. The contact is written either way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sqlalchemy.orm import Session
+
+from bot.dispatcher import Context
+from bot.inputs import ADMIN, SALES
+from bot.registry import command
+from bot.reply import Button, Reply, Table
+from storage.contacts import resolve_contact
+from storage.duplicates import check_new_contact, list_pairs, mark_separate
+from storage.duplicates.merge import get_merge, merge_contacts, parse_choices, unmerge
+from storage.duplicates.pairs import Pair, count_pairs
+from storage.duplicates.settings import settings_values, update_settings
+from storage.errors import UserError
+from storage.models import Contact
+
+DUPES_USAGE = "dupes [<no>] | dupes setup [key=value …]"
+MERGE_USAGE = "merge <dup> into <keep> [field=dup|keep …] [--yes]"
+SEPARATE_USAGE = "separate <no1> <no2>"
+#: Buttons on a reply: at most this many pairs get their own Merge / Not a duplicate.
+BUTTON_PAIRS = 3
+
+
+def pair_buttons(pair: Pair, no: str) -> tuple[Button, Button]:
+    """Merge (this contact into the other) and Not a duplicate, for one pair."""
+    other_no, _ = pair.other(no)
+    return (
+        Button(f"Merge {no} into {other_no}", f"merge {no} into {other_no}", style="danger"),
+        Button(f"{no} and {other_no}: not a duplicate", f"separate {no} {other_no}"),
+    )
+
+
+def duplicate_warnings(pairs: list[Pair], contact: Contact) -> tuple[list[str], list[Button]]:
+    notes = [pair.describe(contact.no) for pair in pairs]
+    buttons = [b for pair in pairs[:BUTTON_PAIRS] for b in pair_buttons(pair, contact.no)]
+    return notes, buttons
+
+
+def with_duplicate_warnings(session: Session, contact: Contact, reply: Reply) -> Reply:
+    """`reply` with a note and buttons for each possible duplicate of `contact` (which is
+    written already; the check keeps its duplicate keys current too)."""
+    pairs = check_new_contact(session, contact)
+    if not pairs:
+        return reply
+    notes, buttons = duplicate_warnings(pairs, contact)
+    return replace(reply.with_notes(*notes), buttons=(*reply.buttons, *buttons))
+
+
+def _pair_rows(pairs: list[Pair]) -> tuple[tuple[str, ...], ...]:
+    return tuple((p.no_1, p.name_1, p.no_2, p.name_2, f"{p.score:.0f}", p.why) for p in pairs)
+
+
+@command("dupes", usage=DUPES_USAGE)
+def dupes(ctx: Context) -> Reply:
+    """List possible duplicates: all open pairs, or those of one contact (`dupes CT000012`).
+
+    Each pair has its score (0–100) and why. `dupes setup` shows the duplicate search settings;
+    `dupes setup method=bc threshold=80 search_hit_percent=60 autosearch=yes` changes them
+    (admin). After changing the method or the search strings, run `contactbot dupes scan`.
+    """
+    if ctx.args.positionals[:1] == ("setup",):
+        return _setup(ctx)
+    if ctx.args.fields:
+        raise UserError(f"`dupes` takes a contact number, or nothing. Usage: {DUPES_USAGE}")
+    ref = ctx.args.rest(0)
+    contact = resolve_contact(ctx.session, ref) if ref else None
+    pairs = list_pairs(ctx.session, contact, limit=50)
+    if not pairs:
+        whose = f" for {contact.no}" if contact else ""
+        return Reply(text=f"No open duplicate pairs{whose}.")
+    total = len(pairs) if contact else count_pairs(ctx.session)
+    more = f" (the best 50 of {total})" if total > len(pairs) else ""
+    buttons: tuple[Button, ...] = ()
+    if contact is not None:
+        buttons = tuple(b for p in pairs[:BUTTON_PAIRS] for b in pair_buttons(p, contact.no))
+    noun = "pair" if len(pairs) == 1 else "pairs"
+    return Reply(
+        text=f"{len(pairs)} possible duplicate {noun}{more}:",
+        table=Table(("no", "name", "no", "name", "score", "why"), _pair_rows(pairs)),
+        buttons=buttons,
+        shareable=True,
+    )
+
+
+def _setup(ctx: Context) -> Reply:
+    if len(ctx.args.positionals) > 1:
+        raise UserError("Type settings as key=value: `dupes setup method=bc`.")
+    if ctx.args.fields:
+        ctx.require_role(ADMIN, "dupes setup key=value")
+        changed = update_settings(ctx.session, ctx.args.fields)
+        if not changed:
+            return Reply(text="The duplicate settings had those values already; nothing changed.")
+        values = settings_values(ctx.session)
+        text = "Changed: " + ", ".join(f"{k}={values[k]}" for k in changed) + "."
+        if {"method", "search_strings"} & set(changed):
+            text += " Run `contactbot dupes scan` to rebuild the pairs with it."
+        return Reply(text=text)
+    values = settings_values(ctx.session)
+    return Reply(
+        text="Duplicate search settings:",
+        table=Table(("key", "value"), tuple(values.items())),
+    )
+
+
+def _merge_refs(ctx: Context) -> tuple[str, str]:
+    words = list(ctx.args.positionals)
+    lowered = [w.lower() for w in words]
+    if "into" not in lowered:
+        raise UserError(f"Say which contact stays: {MERGE_USAGE}")
+    at = lowered.index("into")
+    dup, keep = " ".join(words[:at]), " ".join(words[at + 1 :])
+    if not dup or not keep:
+        raise UserError(f"Name both contacts: {MERGE_USAGE}")
+    return dup, keep
+
+
+@command("merge", usage=MERGE_USAGE, roles=(ADMIN,), confirm=True)
+def merge(ctx: Context) -> Reply:
+    """Merge a duplicate into the contact that stays (admin; asks for confirmation).
+
+    `merge CT000014 into CT000002` moves persons, interactions, alternate addresses, job
+    responsibilities, industry groups and mailing groups to CT000002, keeps CT000002's values
+    where the cards differ (`city=dup phone=dup` takes the duplicate's instead), records both
+    cards, and deletes CT000014. `unmerge <merge no>` undoes it exactly.
+    """
+    dup_ref, keep_ref = _merge_refs(ctx)
+    choices = parse_choices(ctx.args.fields)
+    dup = resolve_contact(ctx.session, dup_ref)
+    keep = resolve_contact(ctx.session, keep_ref)
+    result = merge_contacts(ctx.session, dup, keep, choices, actor=ctx.actor.user_id)
+    moved = ", ".join(f"{n} {what}" for what, n in result.moved.items() if n)
+    text = f"Merged {result.duplicate_no} into {keep.no} {keep.name} (merge {result.merge.id})."
+    if moved:
+        text += f" Moved: {moved}."
+    if result.taken:
+        text += f" Took from {result.duplicate_no}: {', '.join(result.taken)}."
+    notes: list[str] = []
+    if result.differing:
+        notes.append(
+            f"Kept {keep.no}'s values of {', '.join(result.differing)}; to take "
+            f"{result.duplicate_no}'s instead, `unmerge {result.merge.id}` and merge again "
+            "with field=dup."
+        )
+    notes.append(f"`unmerge {result.merge.id}` undoes this.")
+    return Reply(text=text, notes=tuple(notes))
+
+
+@command("unmerge", usage="unmerge <merge no>", roles=(ADMIN,))
+def unmerge_command(ctx: Context) -> Reply:
+    """Undo a merge (admin): both cards, their interactions and everything else as before."""
+    record = get_merge(ctx.session, ctx.args.positional(0, "the merge number", "unmerge <no>"))
+    dup, keep = unmerge(ctx.session, record)
+    return Reply(
+        text=f"Undid merge {record.id}: {dup.no} {dup.name} is back beside {keep.no} {keep.name}."
+    )
+
+
+@command("separate", usage=SEPARATE_USAGE, roles=(SALES, ADMIN))
+def separate(ctx: Context) -> Reply:
+    """Mark two contacts as not duplicates (Business Central's "Separate Contacts"); a rescan
+    never brings the pair back: `separate CT000012 CT000031`."""
+    first = ctx.args.positional(0, "the first contact", SEPARATE_USAGE)
+    second = ctx.args.positional(1, "the second contact", SEPARATE_USAGE)
+    a = resolve_contact(ctx.session, first)
+    b = resolve_contact(ctx.session, second)
+    mark_separate(ctx.session, a, b)
+    return Reply(text=f"{a.no} and {b.no} are separate contacts; they are not shown as duplicates.")
