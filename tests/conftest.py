@@ -59,10 +59,12 @@ class PostgresServer:
         store.migrate()
         store.dispose()
 
-    def new_database(self) -> str:
+    def new_database(self, *, empty: bool = False) -> str:
+        """A database copied from the migrated template, or (`empty`) one with no schema."""
         name = f"contactbot_t_{uuid.uuid4().hex[:10]}"
+        template = "template0" if empty else self.template
         with self.admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'))
+            connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
         self.databases.append(name)
         return _with_database(self.url, name)
 
@@ -129,6 +131,21 @@ def database_url(
     postgres_server.drop(url)
 
 
+@pytest.fixture(params=BACKENDS)
+def empty_database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_server: PostgresServer | None
+) -> Iterator[str]:
+    """A database without any schema (no Alembic revision): SQLite, then PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    _postgres_unavailable(postgres_server)
+    assert postgres_server is not None
+    url = postgres_server.new_database(empty=True)
+    yield url
+    postgres_server.drop(url)
+
+
 @pytest.fixture
 def postgres_url(postgres_server: PostgresServer | None) -> Iterator[str]:
     """A fresh PostgreSQL database, for tests that are about PostgreSQL itself."""
@@ -152,6 +169,9 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 
 SALES_ACTOR = Actor(user_id="U_SALES", name="sam", roles=frozenset({SALES}))
+SAM_WITH_SALESPERSON = Actor(
+    user_id="U_SAM", name="sam", roles=frozenset({SALES}), salesperson_code="SAM"
+)
 ADMIN_ACTOR = Actor(user_id="U_ADMIN", name="ada", roles=frozenset({ADMIN, SALES}))
 
 
@@ -190,3 +210,25 @@ def bot(settings: Settings) -> Iterator[ChatBot]:
     app = build_app(settings, build_registry())
     yield ChatBot(app)
     app.close()
+
+
+#: The code tables most conversations need, added the way an admin adds them.
+STANDARD_CODES = (
+    'codes salespeople add ADA name="Ada Admin" email=ada@example.com',
+    'codes salespeople add BOB name="Bob Builder"',
+    'codes salespeople add SAM name="Sam Sales"',
+    "codes territories add NORTH name=North",
+    "codes territories add SOUTH name=South",
+    "codes countries add NL name=Netherlands",
+    "codes countries add BE name=Belgium",
+    "codes languages add NL name=Dutch",
+    "codes languages add EN name=English",
+)
+
+
+@pytest.fixture
+def coded_bot(bot: ChatBot) -> ChatBot:
+    """`bot` with STANDARD_CODES in its code tables."""
+    for line in STANDARD_CODES:
+        bot.ok(line)
+    return bot
