@@ -232,3 +232,7 @@ def coded_bot(bot: ChatBot) -> ChatBot:
     for line in STANDARD_CODES:
         bot.ok(line)
     return bot
+
+
+#: For tests about the bot rather than the store: run them on SQLite only.
+sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

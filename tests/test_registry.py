@@ -27,7 +27,7 @@ from bot.registry import (
 )
 from bot.reply import Reply
 from bot.runtime import build_app
-from tests.conftest import ChatBot
+from tests.conftest import ChatBot, sqlite_only
 
 BUILT_INS = {"help", "contacts", "codes", "setup", "assignments", "addresses", "salutations"}
 
@@ -176,6 +176,7 @@ def test_a_plugin_enabled_but_not_installed_is_refused_naming_it() -> None:
     assert "contacts" in str(error.value)  # the installed ones are listed
 
 
+@sqlite_only
 def test_help_lists_every_registered_verb_with_its_docstring_summary(bot: ChatBot) -> None:
     reply = bot.reply("help")
     assert reply.ok and reply.table is not None
@@ -188,6 +189,7 @@ def test_help_lists_every_registered_verb_with_its_docstring_summary(bot: ChatBo
     )
 
 
+@sqlite_only
 def test_help_verb_shows_usage_docstring_and_roles(bot: ChatBot) -> None:
     text = bot.ok("help delete")
     assert "Usage: delete <no> [--yes]" in text
