@@ -165,23 +165,7 @@ SECTOR = [
     "metaal",
 ]
 LEGAL = ["B.V.", "BV", "N.V.", "Ltd", "Ltd.", "GmbH", "Inc.", "", ""]
-STREETS = [
-    "keizersgracht",
-    "herengracht",
-    "prinsengracht",
-    "damrak",
-    "rokin",
-    "kalverstraat",
-    "stationsweg",
-    "kerkstraat",
-    "dorpsstraat",
-    "molenweg",
-    "schoolstraat",
-    "industrieweg",
-    "havenweg",
-    "marktplein",
-    "parklaan",
-]
+STREET_ENDS = ["straat", "weg", "laan", "plein", "gracht", "kade", "singel", "dreef"]
 AREA = {
     "amsterdam": "20",
     "rotterdam": "10",
@@ -258,16 +242,24 @@ def _phone(rng: random.Random, area: str, number: str) -> str:
     )
 
 
+def _street(rng: random.Random) -> str:
+    """One of a few thousand street names (`Kaberglaan`), the real spread of a country."""
+    return f"{_word(rng)}{rng.choice(STREET_ENDS)}"
+
+
 def _address(rng: random.Random) -> str:
-    return f"{rng.choice(STREETS).title()} {rng.randint(1, 300)}"
+    return f"{_street(rng).title()} {rng.randint(1, 300)}"
 
 
 def _post_code(rng: random.Random) -> str:
     return f"{rng.randint(1000, 9999)} {rng.choice('ABCDEFGHJK')}{rng.choice('ABCDEFGHJK')}"
 
 
-def _company(rng: random.Random) -> dict[str, str]:
+def _company(rng: random.Random, used: set[str]) -> dict[str, str]:
     name = f"{_word(rng).title()} {rng.choice(SECTOR).title()}"
+    while name in used:  # unrelated companies do not share a name by accident
+        name = f"{_word(rng).title()} {rng.choice(SECTOR).title()}"
+    used.add(name)
     city = rng.choice(list(AREA))
     domain = name.lower().replace(" ", "") + rng.choice([".nl", ".com", ".eu"])
     vat = f"NL{rng.randint(100000000, 999999999)}B01" if rng.random() < 0.6 else ""
@@ -372,8 +364,7 @@ def _near_miss(rng: random.Random, record: dict[str, str]) -> dict[str, str]:
         r["phone"] = _phone(rng, r["_area"], str(rng.randint(1000000, 9999999)))
         r["email"] = ""
     else:  # a namesake in the same city, in another street
-        street = rng.choice([s for s in STREETS if not r["address"].lower().startswith(s)])
-        r["address"] = f"{street.title()} {rng.randint(1, 300)}"
+        r["address"] = _address(rng)
         r["post_code"] = _post_code(rng)
         r["mobile"] = f"+31 6 {rng.randint(10000000, 99999999)}" if r.get("mobile") else ""
         r["email"] = ""
@@ -387,8 +378,9 @@ def synthetic(n: int = 5000, seed: int = 7) -> tuple[list[dict[str, str]], Pairs
     rows: list[dict[str, str]] = []
     groups: list[int] = []
     group = 0
+    used: set[str] = set()
     while len(rows) < n:
-        base = _company(rng) if rng.random() < 0.5 else _person(rng)
+        base = _company(rng, used) if rng.random() < 0.5 else _person(rng)
         rows.append(base)
         groups.append(group)
         roll = rng.random()

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import delete, insert, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
-from storage.duplicates.keys import BLOCK_LIMIT, key_weight
+from storage.duplicates.keys import BLOCK_LIMIT, key_bit
 from storage.duplicates.matcher import Matcher, Prepared, Verdict
 from storage.duplicates.models import OPEN, SEPARATE, DupeKey, DupePair
 from storage.duplicates.normalize import COMPANY, PERSON, ContactData
@@ -100,7 +100,7 @@ def write_keys(session: Session, contact_id: int, keys: Iterable[str]) -> None:
 
 
 def candidates(session: Session, prepared: Prepared) -> Counter[int]:
-    """Contact id -> shared key weight, for each contact sharing a usable key (one query; a
+    """Contact id -> shared evidence bits, for each contact sharing a usable key (one query; a
     key shared by more than BLOCK_LIMIT contacts says nothing and is skipped)."""
     keys = sorted(prepared.keys)
     if not keys:
@@ -120,10 +120,10 @@ def candidates(session: Session, prepared: Prepared) -> Counter[int]:
     for key, ids in blocks.items():
         if len(ids) > BLOCK_LIMIT:
             continue
-        weight = key_weight(key)
+        bit = key_bit(key)
         for other in ids:
             if other != own:
-                shared[other] += weight
+                shared[other] |= bit
     return shared
 
 

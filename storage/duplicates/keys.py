@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from itertools import combinations
 
+from rapidfuzz import fuzz
+
 from storage.duplicates.normalize import FREE_MAIL, Profile, phonetic
 
 #: A key that more contacts share than this says nothing (a common first name in a big city):
@@ -66,20 +68,28 @@ def blocking_keys(p: Profile) -> set[str]:
     return {k[:MAX_KEY_LENGTH] for k in keys}
 
 
-#: Keys of these kinds are exact evidence (email, phone, VAT): one shared key is enough.
-STRONG_KINDS = frozenset("etv")
+#: What a shared key says, as a bit: exact evidence (email, phone, VAT, company domain), the
+#: name alone, the name with a place, or the address. One shared exact key is enough to score
+#: a pair; otherwise it takes two kinds of evidence (a name and an address, say), or a quick
+#: look at name and address together (QUICK_LOOK).
+EXACT, NAME, NAME_PLACE, ADDRESS = 8, 1, 2, 4
+KEY_BITS = {"e": EXACT, "t": EXACT, "v": EXACT, "d": EXACT, "n": NAME, "w": NAME,
+            "z": NAME_PLACE, "c": NAME_PLACE, "a": NAME_PLACE, "q": NAME_PLACE,
+            "h": ADDRESS, "s": ADDRESS, "y": ADDRESS}  # fmt: skip
 
 
-def key_weight(key: str) -> int:
-    return 2 if key[1] in STRONG_KINDS else 1
+def key_bit(key: str) -> int:
+    """The evidence bit of a key (`pz:…` is a person's name-with-place key)."""
+    return KEY_BITS.get(key[1], NAME)
 
 
-#: A pair that shares only one weak key is scored only when its name and address, read as one
+#: A pair with one kind of evidence only is scored when its name and address, read as one
 #: line, are at least this similar (rapidfuzz ratio): a cheap look that drops most such pairs.
 QUICK_LOOK = 60
+_KINDS = {mask: bin(mask & 7).count("1") for mask in range(16)}
 
 
-def worth_scoring(shared: int, a_blob: str, b_blob: str) -> bool:
-    from rapidfuzz import fuzz
-
-    return shared >= 2 or fuzz.ratio(a_blob, b_blob) >= QUICK_LOOK
+def worth_scoring(mask: int, a_blob: str, b_blob: str) -> bool:
+    if mask & EXACT or _KINDS[mask] >= 2:
+        return True
+    return fuzz.ratio(a_blob, b_blob) >= QUICK_LOOK

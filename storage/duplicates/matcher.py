@@ -67,6 +67,7 @@ class Matcher:
         return Prepared(data, blocking_keys(prof), (prof, blob(prof)))
 
     def worth_scoring(self, a: Prepared, b: Prepared, shared: int) -> bool:
+        """`shared`: the evidence bits of the keys the two share (keys.key_bit)."""
         if a.data.type != b.data.type:
             return False
         if self.method == "bc":

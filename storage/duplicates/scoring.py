@@ -19,7 +19,7 @@ from storage.duplicates.normalize import Profile
 
 #: (agree, disagree) evidence per field; similarity between LOW and HIGH interpolates.
 WEIGHTS: dict[str, tuple[float, float]] = {
-    "name": (8.0, -6.0),
+    "name": (8.0, -10.0),  # companies: another name at one address is another company
     "given": (4.0, -2.0),
     "surname": (5.5, -2.5),
     "street": (4.5, -2.0),
@@ -107,8 +107,9 @@ def _company_name(a: Profile, b: Profile, out: list[FieldScore]) -> None:
     similarity = min(max(_word_similarity(w, other) for other in long) for w in short)
     if len(short) < len(long):
         similarity *= 0.96
-    joined = fuzz.ratio("".join(a.tokens), "".join(b.tokens)) / 100
-    similarity = max(similarity, joined)
+    if len(a.tokens) != len(b.tokens):
+        joined = fuzz.ratio("".join(a.tokens), "".join(b.tokens)) / 100
+        similarity = max(similarity, joined)
     out.append(FieldScore("name", similarity, _evidence("name", similarity)))
 
 

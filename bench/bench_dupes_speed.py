@@ -1,0 +1,109 @@
+"""Speed of duplicate detection: `dupes scan` time and peak memory, and the check on create.
+
+    python bench/bench_dupes_speed.py                  # 100k contacts on SQLite
+    python bench/bench_dupes_speed.py --n 1000000      # the 1M run (takes a while)
+    python bench/bench_dupes_speed.py --postgres postgresql+psycopg://postgres@127.0.0.1/bench
+
+The contacts come from the synthetic generator of bench_dupes_quality (companies and persons,
+a third of them with duplicates), imported with storage.csv_import. The scan runs in a child
+process so that its peak memory (max RSS) is its own. Then `--creates` new contacts are made
+one per transaction with create_contact, each followed by check_new_contact (what `new`
+runs); the check's p50/p95 is printed. PostgreSQL runs on the given database, which must be
+empty (it is migrated here).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_dupes_quality import synthetic, write_csv
+
+from storage.contacts import create_contact
+from storage.csv_import import import_contacts
+from storage.database import Store
+from storage.duplicates import check_new_contact
+from storage.models import ContactType
+
+
+def scan_child(url: str) -> None:
+    """Run in a child process: scan, print seconds and max RSS (MB)."""
+    from storage.duplicates.scan import scan
+
+    store = Store(url)
+    with store.transaction() as session:
+        result = scan(session)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{result.seconds:.2f} {rss:.0f} {result.contacts} {result.compared} {result.pairs}")
+
+
+def check_on_create(store: Store, creates: int, seed: int = 11) -> list[float]:
+    rows, _ = synthetic(creates, seed)
+    timings: list[float] = []
+    rng = random.Random(seed)
+    for row in rows:
+        kind = ContactType(row["type"])
+        fields = {k: v for k, v in row.items() if k not in ("type", "name") and v}
+        if rng.random() < 0.5:
+            fields.pop("email", None)
+        with store.transaction() as session:
+            contact = create_contact(session, kind, row["name"], fields)
+            started = time.perf_counter()
+            check_new_contact(session, contact)
+            timings.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100_000, help="contacts (default 100000)")
+    parser.add_argument("--creates", type=int, default=300, help="timed creates (default 300)")
+    parser.add_argument("--postgres", metavar="URL", help="an empty PostgreSQL database")
+    parser.add_argument("--scan-child", metavar="URL", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.scan_child:
+        scan_child(args.scan_child)
+        return
+    with tempfile.TemporaryDirectory(prefix="contactbot-dupes-speed-") as directory:
+        url = args.postgres or f"sqlite:///{Path(directory) / 'bench.db'}"
+        store = Store(url)
+        store.migrate()
+        rows, _ = synthetic(args.n, seed=3)
+        path = Path(directory) / "contacts.csv"
+        write_csv(rows, path)
+        started = time.perf_counter()
+        result = import_contacts(store, path)
+        print(f"import: {result.created} contacts in {time.perf_counter() - started:.1f} s")
+        out = subprocess.run(
+            [sys.executable, __file__, "--scan-child", url],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        seconds, rss, contacts, compared, pairs = out[-5:]
+        print(
+            f"dupes scan: {contacts} contacts in {seconds} s, peak RSS {rss} MB, "
+            f"{compared} pairs scored, {pairs} possible duplicates"
+        )
+        timings = check_on_create(store, args.creates)
+        timings.sort()
+        p95 = timings[int(len(timings) * 0.95) - 1]
+        print(
+            f"check on create ({len(timings)} creates, {args.n} stored): "
+            f"p50 {statistics.median(timings):.1f} ms, p95 {p95:.1f} ms, max {timings[-1]:.1f} ms"
+        )
+        store.dispose()
+
+
+if __name__ == "__main__":
+    main()
