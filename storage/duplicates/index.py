@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, literal, or_, select, union_all
+from sqlalchemy import delete, or_, select, text
 from sqlalchemy.orm import Session
 
 from storage.duplicates.keys import BLOCK_LIMIT, key_bit
@@ -91,47 +91,53 @@ def _utcnow() -> dt.datetime:
 
 # --- keys --------------------------------------------------------------------------------
 
+_KEYS = DupeKey.__table__
+
 
 def write_keys(session: Session, contact_id: int, keys: Iterable[str]) -> None:
-    session.execute(delete(DupeKey).where(DupeKey.contact_id == contact_id))
+    connection = session.connection()
+    connection.execute(_KEYS.delete().where(_KEYS.c.contact_id == contact_id))
     rows = [{"contact_id": contact_id, "value": key} for key in sorted(keys)]
     if rows:
-        session.execute(insert(DupeKey), rows)
+        connection.execute(_KEYS.insert(), rows)
 
 
 def candidates(session: Session, prepared: Prepared) -> Counter[int]:
-    """Contact id -> shared evidence bits, for each contact sharing a usable key (one query; a
-    key shared by more than BLOCK_LIMIT contacts says nothing and is skipped)."""
+    """Contact id -> the evidence bits of the keys it shares with `prepared`, for each contact
+    sharing a usable key: one query of one indexed lookup per key, each cut at BLOCK_LIMIT + 1
+    rows (a key that more contacts share says nothing and is skipped)."""
     keys = sorted(prepared.keys)
     if not keys:
         return Counter()
-    parts = []
-    for key in keys:
-        inner = (
-            select(DupeKey.contact_id).where(DupeKey.value == key).limit(BLOCK_LIMIT + 1).subquery()
-        )
-        parts.append(select(literal(key).label("value"), inner.c.contact_id))
-    rows = session.execute(union_all(*parts)).all()
-    blocks: dict[str, list[int]] = {}
-    for key, contact_id in rows:
-        blocks.setdefault(key, []).append(contact_id)
+    parts = " UNION ALL ".join(
+        f"SELECT {i} AS k, contact_id FROM (SELECT contact_id FROM dupe_keys "
+        f"WHERE value = :v{i} LIMIT {BLOCK_LIMIT + 1}) AS b{i}"
+        for i in range(len(keys))
+    )
+    rows = session.execute(text(parts), {f"v{i}": key for i, key in enumerate(keys)}).all()
+    blocks: dict[int, list[int]] = {}
+    for index, contact_id in rows:
+        blocks.setdefault(index, []).append(contact_id)
     shared: Counter[int] = Counter()
     own = prepared.data.id
-    for key, ids in blocks.items():
+    for index, ids in blocks.items():
         if len(ids) > BLOCK_LIMIT:
             continue
-        bit = key_bit(key)
+        bit = key_bit(keys[index])
         for other in ids:
             if other != own:
                 shared[other] |= bit
     return shared
 
 
+_LOAD = select(*COLUMNS)
+
+
 def load_data(session: Session, ids: Iterable[int]) -> list[ContactData]:
     wanted = sorted(set(ids))
     out: list[ContactData] = []
     for start in range(0, len(wanted), 500):
-        rows = session.execute(select(*COLUMNS).where(Contact.id.in_(wanted[start : start + 500])))
+        rows = session.execute(_LOAD.where(Contact.id.in_(wanted[start : start + 500])))
         out.extend(data_from_row(row) for row in rows)
     return out
 
@@ -150,7 +156,7 @@ def refresh_contact(
     shared = candidates(session, me)
     found: dict[int, Verdict] = {}
     for data in load_data(session, shared):
-        other = matcher.prepare(data)
+        other = matcher.prepare(data, keys=False)
         if not matcher.worth_scoring(me, other, shared[data.id]):
             continue
         verdict = matcher.judge(me, other)

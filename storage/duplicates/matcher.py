@@ -58,13 +58,15 @@ class Matcher:
         row = get_settings(session)
         return cls(row.method, row.threshold, row.search_hit_percent, row.search_strings)
 
-    def prepare(self, data: ContactData) -> Prepared:
+    def prepare(self, data: ContactData, *, keys: bool = True) -> Prepared:
+        """The contact ready for comparing; `keys=False` skips its blocking keys (a candidate
+        that is only compared needs none)."""
         kind = "c" if data.type == COMPANY else "p"
         if self.method == "bc":
             strings = bc.search_strings(bc.typed_fields(data), self.setup)
-            return Prepared(data, bc.bc_keys(strings, kind), strings)
+            return Prepared(data, bc.bc_keys(strings, kind) if keys else set(), strings)
         prof = profile(data)
-        return Prepared(data, blocking_keys(prof), (prof, blob(prof)))
+        return Prepared(data, blocking_keys(prof) if keys else set(), (prof, blob(prof)))
 
     def worth_scoring(self, a: Prepared, b: Prepared, shared: int) -> bool:
         """`shared`: the evidence bits of the keys the two share (keys.key_bit)."""
