@@ -264,3 +264,22 @@ def test_febrl2_f1(tmp_path: Path, database_url: str) -> None:
     precision, recall = hits / len(found), hits / len(true)
     f1 = 2 * precision * recall / (precision + recall)
     assert f1 >= 0.98, (precision, recall, f1)
+
+
+def test_cli_scan_and_export(dbot: ChatBot, settings: Settings, tmp_path: Path) -> None:
+    import argparse
+
+    from bot.duplicates_cli import add_parser, dupes_command
+
+    parser = argparse.ArgumentParser(prog="contactbot")
+    add_parser(parser.add_subparsers(dest="command"))
+    dbot.ok('new company "Hooli B.V." city=Palo address="Main Street 1" email=info@hooli.com')
+    dbot.ok('new company "Hooli" city=Palo address="Main Street 1" email=INFO@hooli.com')
+    assert dupes_command(settings, parser.parse_args(["dupes", "scan"])) == 0
+    out = tmp_path / "pairs.csv"
+    args = parser.parse_args(["dupes", "export", "--format", "csv", "-o", str(out)])
+    assert dupes_command(settings, args) == 0
+    lines = out.read_text().splitlines()
+    assert lines[0] == "contact_no_1,contact_no_2,score"
+    assert lines[1].startswith("CT000001,CT000002,")
+    assert float(lines[1].split(",")[2]) >= 80
