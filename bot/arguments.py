@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 from storage.errors import UserError
 
-_PAIR = re.compile(r"^([A-Za-z][A-Za-z0-9_]*)=(.*)$", re.DOTALL)
+#: `field=value`. A key may start with a digit: `salutation formula … 1=middle_name 2=surname`.
+_PAIR = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_]*)=(.*)$", re.DOTALL)
 
 
 @dataclass(frozen=True)
