@@ -9,6 +9,7 @@ from bot.registry import command
 from bot.reply import Reply, Table
 from storage.codes import CODE_TABLES, code_table
 from storage.errors import UserError
+from storage.setup import defaults_using
 
 USAGE = "codes <table> [list | add <code> field=value … | set <code> field=value … | remove <code>]"
 
@@ -62,6 +63,13 @@ def codes(ctx: Context) -> Reply:
         for key, value in args.fields.items():
             setattr(row, key, value)
         return Reply(text=f"Changed {table.singular} {code}: {', '.join(args.fields)}.")
+    used_by_setup = defaults_using(ctx.session, table.name, code)
+    if used_by_setup:
+        keys = " ".join(f"{key}=" for key in used_by_setup)
+        raise UserError(
+            f"{table.singular.capitalize()} {code} is the setup's {', '.join(used_by_setup)}; "
+            f"change that first (`setup {keys}…`)."
+        )
     try:
         with ctx.session.begin_nested():
             ctx.session.delete(row)

@@ -78,6 +78,17 @@ def _parse_int(key: str, value: object, low: int, high: int) -> int:
     return number
 
 
+def defaults_using(session: Session, table: str, code: str) -> list[str]:
+    """The setup's default keys that hold `code` of code table `table` (the setup keeps codes
+    as text, so the database cannot refuse their removal by itself)."""
+    setup = get_setup(session)
+    return [
+        key
+        for key, key_table in DEFAULT_KEYS.items()
+        if key_table == table and getattr(setup, key) == code
+    ]
+
+
 def update_setup(session: Session, changes: Mapping[str, object]) -> dict[str, str]:
     """Apply `changes` (all or nothing) and return the keys that changed with their new value."""
     unknown = [key for key in changes if key not in SETUP_KEYS]
