@@ -69,7 +69,6 @@ class _Job:
     prepared: list[Prepared]
     hashes: list[tuple[int, ...]]
     blocks: dict[int, Any]
-    bits: dict[int, int]
 
 
 #: The scan's state while comparing; forked workers read it without copying it.
@@ -94,13 +93,7 @@ def _compare_part(task: tuple[int, int]) -> tuple[dict[tuple[int, int], Any], in
     index, parts = task
     job = _JOB
     assert job is not None
-    matcher, prepared, hashes, blocks, bits = (
-        job.matcher,
-        job.prepared,
-        job.hashes,
-        job.blocks,
-        job.bits,
-    )
+    matcher, prepared, hashes, blocks = job.matcher, job.prepared, job.hashes, job.blocks
     found: dict[tuple[int, int], Any] = {}
     compared = 0
     done = 0
@@ -110,9 +103,9 @@ def _compare_part(task: tuple[int, int]) -> tuple[dict[tuple[int, int], Any], in
         shared: Counter[int] = Counter()
         for h in hashes[position]:
             members = blocks[h]
-            if members is False or len(members) < 2:
+            if members is False or members.__class__ is int:
                 continue
-            bit = bits[h]
+            bit = h & 0xF
             for other in members:
                 if other > position:
                     shared[other] |= bit
@@ -150,8 +143,7 @@ def scan(
     session.connection().exec_driver_sql(f"DROP INDEX IF EXISTS {KEY_INDEX}")
     prepared: list[Prepared] = []
     hashes: list[tuple[int, ...]] = []
-    blocks: dict[int, Any] = {}
-    bits: dict[int, int] = {}
+    blocks: dict[int, Any] = {}  # key hash -> position, [positions], or False
     pending: list[tuple[int, str]] = []
     written = 0
     rows = session.execute(
@@ -164,12 +156,13 @@ def scan(
         own: list[int] = []
         for key in item.keys:
             pending.append((item.data.id, key))
-            h = hash(key)
+            h = (hash(key) & ~0xF) | key_bit(key)  # the key's evidence bit rides along
             own.append(h)
             members = blocks.get(h)
             if members is None:
-                blocks[h] = [position]
-                bits[h] = key_bit(key)
+                blocks[h] = position  # most keys stay single: no list for them
+            elif members.__class__ is int:
+                blocks[h] = [members, position]
             elif members is not False:
                 members.append(position)
                 if len(members) > BLOCK_LIMIT:
@@ -195,7 +188,7 @@ def scan(
         item.keys = set()  # written already; the blocks hold them now
     progress.stage("Comparing", len(prepared))
     global _JOB
-    _JOB = _Job(matcher, prepared, hashes, blocks, bits)
+    _JOB = _Job(matcher, prepared, hashes, blocks)
     found: dict[tuple[int, int], Any] = {}
     compared = 0
     try:
