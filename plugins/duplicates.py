@@ -160,7 +160,7 @@ def unmerge_command(ctx: Context) -> Reply:
     record = get_merge(ctx.session, ctx.args.positional(0, "the merge number", "unmerge <no>"))
     dup, keep = unmerge(ctx.session, record)
     return Reply(
-        text=f"Undid merge {record.id}: {dup.no} {dup.name} is back beside {keep.no} {keep.name}."
+        text=f"Undid merge {record.id}: {dup.no} is back ({dup.name}), and {keep.no} is as it was."
     )
 
 
