@@ -30,18 +30,23 @@ SEPARATE_USAGE = "separate <no1> <no2>"
 BUTTON_PAIRS = 3
 
 
-def pair_buttons(pair: Pair, no: str) -> tuple[Button, Button]:
-    """Merge (this contact into the other) and Not a duplicate, for one pair."""
+def pair_buttons(pair: Pair, no: str, *, named: bool = False) -> tuple[Button, Button]:
+    """Merge (this contact into the other) and Not a duplicate, for one pair; `named` puts
+    the other contact's number on the labels (when a reply has buttons for several pairs)."""
     other_no, _ = pair.other(no)
+    suffix = f" ({other_no})" if named else ""
     return (
-        Button(f"Merge {no} into {other_no}", f"merge {no} into {other_no}", style="danger"),
-        Button(f"{no} and {other_no}: not a duplicate", f"separate {no} {other_no}"),
+        Button(f"Merge{suffix}", f"merge {no} into {other_no}", style="danger"),
+        Button(f"Not a duplicate{suffix}", f"separate {no} {other_no}"),
     )
 
 
 def duplicate_warnings(pairs: list[Pair], contact: Contact) -> tuple[list[str], list[Button]]:
     notes = [pair.describe(contact.no) for pair in pairs]
-    buttons = [b for pair in pairs[:BUTTON_PAIRS] for b in pair_buttons(pair, contact.no)]
+    named = len(pairs) > 1
+    buttons = [
+        b for pair in pairs[:BUTTON_PAIRS] for b in pair_buttons(pair, contact.no, named=named)
+    ]
     return notes, buttons
 
 
@@ -81,7 +86,10 @@ def dupes(ctx: Context) -> Reply:
     more = f" (the best 50 of {total})" if total > len(pairs) else ""
     buttons: tuple[Button, ...] = ()
     if contact is not None:
-        buttons = tuple(b for p in pairs[:BUTTON_PAIRS] for b in pair_buttons(p, contact.no))
+        named = len(pairs) > 1
+        buttons = tuple(
+            b for p in pairs[:BUTTON_PAIRS] for b in pair_buttons(p, contact.no, named=named)
+        )
     noun = "pair" if len(pairs) == 1 else "pairs"
     return Reply(
         text=f"{len(pairs)} possible duplicate {noun}{more}:",

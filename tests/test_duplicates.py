@@ -73,8 +73,10 @@ def test_acme_new_company_warns_with_both_buttons(dbot: ChatBot) -> None:
         assert contact is not None
         reply = with_duplicate_warnings(session, contact, Reply(text="Created company CT000002"))
     assert reply.notes[0].startswith("possible duplicate of CT000001 Acme Holding B.V. (score ")
-    commands = [b.command for b in reply.buttons]
-    assert commands == ["merge CT000002 into CT000001", "separate CT000002 CT000001"]
+    assert [(b.label, b.command) for b in reply.buttons] == [
+        ("Merge", "merge CT000002 into CT000001"),
+        ("Not a duplicate", "separate CT000002 CT000001"),
+    ]
     listed = dbot.ok("dupes CT000001")
     assert "CT000002" in listed and "phone same" in listed
 
