@@ -1,13 +1,15 @@
 """Number series: `CT000001`, `CT000002`, … with prefix, width and start from the setup.
 
-The next number is taken under a row lock on the series (SELECT … FOR UPDATE on PostgreSQL;
-SQLite serialises writers anyway), so parallel creates never get the same number; numbers
-already taken (typed by hand or imported) are skipped.
+The next number is taken under a row lock on the series, so parallel creates never get the
+same number: SELECT … FOR UPDATE on PostgreSQL; on SQLite, which ignores FOR UPDATE and whose
+driver starts a transaction only at the first write, a no-op UPDATE of the series row first
+takes the database's write lock, so the row read next is the newest one and stays so until
+commit. Numbers already taken (typed by hand or imported) are skipped.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from storage.errors import UserError
@@ -20,7 +22,14 @@ def get_series(session: Session, code: str = CONTACT_SERIES, *, lock: bool = Fal
     """Return the series row, creating the default one on first use."""
     query = select(NumberSeries).where(NumberSeries.code == code)
     if lock:
-        query = query.with_for_update()
+        if session.get_bind().dialect.name == "sqlite":
+            session.execute(
+                update(NumberSeries)
+                .where(NumberSeries.code == code)
+                .values(last_number=NumberSeries.last_number)
+                .execution_options(synchronize_session=False)
+            )
+        query = query.with_for_update().execution_options(populate_existing=True)
     series = session.scalars(query).one_or_none()
     if series is None:
         series = NumberSeries(code=code, prefix="CT", width=6, start=1, last_number=0)
