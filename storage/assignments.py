@@ -39,9 +39,12 @@ def _assignable(word: str) -> Assignable:
     return found
 
 
+_PLURAL = {ContactType.COMPANY: "companies", ContactType.PERSON: "persons"}
+
+
 def _check_kind(contact: Contact, what: Assignable) -> None:
     if contact.type not in what.kinds:
-        allowed = " and ".join(sorted(k.value + "s" for k in what.kinds))
+        allowed = " and ".join(sorted(_PLURAL[k] for k in what.kinds))
         raise UserError(
             f"{what.word} applies to {allowed} only; {contact.no} {contact.name} "
             f"is a {contact.type.value}."
