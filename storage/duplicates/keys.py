@@ -16,7 +16,7 @@ from storage.duplicates.normalize import FREE_MAIL, Profile, phonetic
 
 #: A key that more contacts share than this says nothing (a common first name in a big city):
 #: it is not used for candidates.
-BLOCK_LIMIT = 60
+BLOCK_LIMIT = 30
 MAX_KEY_LENGTH = 120
 
 
@@ -89,7 +89,10 @@ QUICK_LOOK = 60
 _KINDS = {mask: bin(mask & 7).count("1") for mask in range(16)}
 
 
+def quick_mask(mask: int) -> bool:
+    """Whether the shared evidence alone makes a pair worth scoring."""
+    return bool(mask & EXACT) or _KINDS[mask] >= 2
+
+
 def worth_scoring(mask: int, a_blob: str, b_blob: str) -> bool:
-    if mask & EXACT or _KINDS[mask] >= 2:
-        return True
-    return fuzz.ratio(a_blob, b_blob) >= QUICK_LOOK
+    return quick_mask(mask) or fuzz.ratio(a_blob, b_blob) >= QUICK_LOOK

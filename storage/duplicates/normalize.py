@@ -105,8 +105,11 @@ _NUMBER = re.compile(r"\d+[a-z]?")
 @lru_cache(maxsize=200_000)
 def fold(text: str) -> str:
     """Lower case, accents removed, `&` as `and`, dots dropped inside abbreviations (B.V.)."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    if text.isascii():
+        plain = text.lower()
+    else:
+        decomposed = unicodedata.normalize("NFKD", text)
+        plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
     plain = plain.replace("&", " and ").replace(".", "").replace("'", "")
     return " ".join(_NON_WORD.sub(" ", plain).split())
 

@@ -9,6 +9,7 @@ touched, and a pair found again keeps its first-found time (the digest reports n
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import multiprocessing
 import os
 import time
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from storage.csv_import import NoProgress, Progress
 from storage.duplicates.index import COLUMNS, data_from_row
-from storage.duplicates.keys import BLOCK_LIMIT, key_bit
+from storage.duplicates.keys import BLOCK_LIMIT, KEY_BITS, NAME, quick_mask
 from storage.duplicates.matcher import Matcher, Prepared
 from storage.duplicates.models import OPEN, SEPARATE, DupeKey, DupePair
 from storage.models import Contact
@@ -75,8 +76,9 @@ class _Job:
 _JOB: _Job | None = None
 #: Comparing runs as this many interleaved parts (a progress step each).
 TASKS = 64
-#: Contacts from which comparing runs in one process per CPU (up to MAX_WORKERS).
-PARALLEL_FROM = 20_000
+#: Contacts from which comparing runs in one process per CPU (up to MAX_WORKERS): below
+#: that, forking and copy-on-write cost more than a second process gains on two busy cores.
+PARALLEL_FROM = 500_000
 MAX_WORKERS = 4
 
 
@@ -94,6 +96,7 @@ def _compare_part(task: tuple[int, int]) -> tuple[dict[tuple[int, int], Any], in
     job = _JOB
     assert job is not None
     matcher, prepared, hashes, blocks = job.matcher, job.prepared, job.hashes, job.blocks
+    default = matcher.method == "default"
     found: dict[tuple[int, int], Any] = {}
     compared = 0
     done = 0
@@ -111,7 +114,7 @@ def _compare_part(task: tuple[int, int]) -> tuple[dict[tuple[int, int], Any], in
                     shared[other] |= bit
         for other_position, mask in shared.items():
             other = prepared[other_position]
-            if not matcher.worth_scoring(item, other, mask):
+            if not (default and quick_mask(mask)) and not matcher.worth_scoring(item, other, mask):
                 continue
             compared += 1
             verdict = matcher.judge(item, other)
@@ -129,6 +132,21 @@ def scan(
 ) -> ScanResult:
     """Rebuild all keys and open pairs (see the module docstring). `workers`: processes that
     compare (default: one per CPU, up to MAX_WORKERS, from PARALLEL_FROM contacts)."""
+    collecting = gc.isenabled()
+    gc.disable()  # millions of small objects and no cycles: the collector only slows it down
+    try:
+        return _scan(session, progress, matcher, workers)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _scan(
+    session: Session,
+    progress: Progress | None,
+    matcher: Matcher | None,
+    workers: int | None,
+) -> ScanResult:
     started = time.perf_counter()
     progress = progress or NoProgress()
     matcher = matcher or Matcher.from_settings(session)
@@ -145,6 +163,7 @@ def scan(
     hashes: list[tuple[int, ...]] = []
     blocks: dict[int, Any] = {}  # key hash -> position, [positions], or False
     pending: list[tuple[int, str]] = []
+    key_bits = KEY_BITS  # keys.key_bit, inlined: it runs for every key of every contact
     written = 0
     rows = session.execute(
         select(*COLUMNS).order_by(Contact.id).execution_options(yield_per=READ_CHUNK)
@@ -156,7 +175,7 @@ def scan(
         own: list[int] = []
         for key in item.keys:
             pending.append((item.data.id, key))
-            h = (hash(key) & ~0xF) | key_bit(key)  # the key's evidence bit rides along
+            h = (hash(key) & ~0xF) | key_bits.get(key[1], NAME)  # the evidence bit rides along
             own.append(h)
             members = blocks.get(h)
             if members is None:
