@@ -50,6 +50,7 @@ MAX_TERMS = 6
 #: The last digits of a phone-like query that are matched (country and trunk prefixes vary).
 PHONE_DIGITS = 7
 
+_NUMBER = re.compile(r"[a-z]{1,10}\d+")
 _PHONE_LIKE = re.compile(r"[\d\s+\-()./]+")
 _EDGE_PUNCTUATION = ",;:!?()[]{}<>\"'`*|"
 
@@ -73,9 +74,11 @@ class Hit:
 @dataclass(frozen=True)
 class _Query:
     folded: str
+    words: tuple[str, ...]
     terms: tuple[str, ...]
     digits: str  # the phone digits to match (a phone-like query only), else ""
     email: str  # the query when it looks like an email address, else ""
+    no: str  # the query when it looks like a contact number (CT000012), else ""
 
 
 def _parse(query: str) -> _Query | None:
@@ -85,7 +88,7 @@ def _parse(query: str) -> _Query | None:
     query_digits = digits(folded)
     if _PHONE_LIKE.fullmatch(folded) and len(query_digits) >= 4:
         tail = query_digits[-PHONE_DIGITS:]
-        return _Query(folded, (tail,), tail, "")
+        return _Query(folded, (folded,), (tail,), tail, "", "")
     words = [word.strip(_EDGE_PUNCTUATION) for word in folded.split()]
     words = [word for word in words if word]
     terms = [word for word in dict.fromkeys(words) if len(word) >= 3]
@@ -95,7 +98,8 @@ def _parse(query: str) -> _Query | None:
             return None
         terms = [joined]
     email = folded if len(words) == 1 and "@" in folded else ""
-    return _Query(" ".join(words) or folded, tuple(terms), "", email)
+    no = words[0].upper() if len(words) == 1 and _NUMBER.fullmatch(words[0]) else ""
+    return _Query(" ".join(words), tuple(words), tuple(terms), "", email, no)
 
 
 def _trigrams(terms: Iterable[str]) -> list[str]:
@@ -194,6 +198,31 @@ def _fold(value: str) -> str:
     return fold(value)
 
 
+def _word(query_word: str, word: str) -> float:
+    if query_word == word:
+        return 100.0
+    if len(query_word) >= 3 and word.startswith(query_word):
+        return 90.0  # typed the start of a word
+    return fuzz.ratio(query_word, word)
+
+
+def _words(value: str) -> list[str]:
+    return [word for word in (w.strip(_EDGE_PUNCTUATION) for w in _fold(value).split()) if word]
+
+
+def _name_score(query_words: Sequence[str], value: str) -> float:
+    """How well a name answers the query words, 0..100: mostly whether each query word is in
+    the name (a typo costs a little), partly whether the name has words the query lacks, so an
+    exact name beats a longer one and a short name is no match for a longer query."""
+    words = _words(value)
+    if not words:
+        return 0.0
+    table = [[_word(query_word, word) for word in words] for query_word in query_words]
+    covered = sum(max(row) for row in table) / len(query_words)
+    extra = sum(max(column) for column in zip(*table, strict=True)) / len(words)
+    return 0.8 * covered + 0.2 * extra
+
+
 def _score(query: _Query, row: tuple) -> float:
     """How well `row` answers `query`, 0..100: its own name counts most, then its company,
     then email and phone digits."""
@@ -202,10 +231,10 @@ def _score(query: _Query, row: tuple) -> float:
         for number in (phone, mobile):
             if number and query.digits in digits(number):
                 return 95.0
-    best = fuzz.WRatio(query.folded, _fold(f"{name} {name_2}" if name_2 else name))
+    best = _name_score(query.words, f"{name} {name_2}" if name_2 else name)
     if company and best < 100:
-        best = max(best, fuzz.WRatio(query.folded, _fold(company)) * 0.9)
-    if email and best < 100:
+        best = max(best, _name_score(query.words, company) * 0.9)
+    if email and best < 100 and len(query.words) == 1:
         email = email.lower()
         if query.email and query.email == email:
             return 100.0
@@ -231,6 +260,9 @@ def find_contacts(session: Session, query: str, limit: int = 10) -> list[Hit]:
                 scores[row[0]] = _score(parsed, row)
         return max(scores.values(), default=0.0)
 
+    if parsed.no:
+        for row in session.execute(select(*_COLUMNS).where(Contact.no == parsed.no)):
+            scores[row[0]] = best = 100.0
     if parsed.email:
         best = take(
             session.execute(select(*_COLUMNS).where(Contact.email_normalized == parsed.email))
@@ -240,6 +272,8 @@ def find_contacts(session: Session, query: str, limit: int = 10) -> list[Hit]:
     if best < GOOD and 1 < len(terms) <= MAX_TERMS:
         for i in range(len(terms)):
             best = take(all_terms(session, terms[:i] + terms[i + 1 :]))
+            if best >= GOOD:
+                break
     if best < GOOD and not parsed.digits:
         take(fuzzy(session, terms))
     ranked = sorted(
