@@ -343,6 +343,11 @@ def update_contact(session: Session, contact: Contact, fields: Mapping[str, str]
     old_name = contact.name
     result = ChangeResult(contact)
     result.changed = _apply_fields(session, contact, fields)
+    if not contact.name.strip():
+        raise UserError(
+            f"{contact.no} needs a name; it cannot be blank. "
+            f'Type a new one instead: `set {contact.no} name="…"`.'
+        )
     if "company" in fields:
         result.changed += _set_company(session, contact, fields["company"], set(fields))
     if contact.type is ContactType.COMPANY:
