@@ -218,6 +218,19 @@ def test_a_code_field_must_exist_in_its_table(coded_bot: ChatBot) -> None:
     assert card(coded_bot, "CT000001").territory == "NORTH"
 
 
+def test_a_name_cannot_be_cleared(bot: ChatBot) -> None:
+    bot.ok('new company "Acme"')
+    bot.ok('new person "Jan de Vries"')
+    assert bot.fails("set CT000001 name=") == (
+        "CT000001 needs a name; it cannot be blank. "
+        'Type a new one instead: `set CT000001 name="…"`.'
+    )
+    assert "CT000002 needs a name" in bot.fails('set CT000002 name=" "')
+    assert "CT000002 needs a name" in bot.fails("set CT000002 first_name= middle_name= surname=")
+    assert card(bot, "CT000001").name == "Acme"
+    assert card(bot, "CT000002").name == "Jan de Vries"
+
+
 def test_a_too_long_value_is_refused_with_the_limit(bot: ChatBot) -> None:
     refusal = bot.fails(f'new company "Acme" city={"x" * 200}')
     assert refusal.startswith("city: 200 characters is too long; the most is")
