@@ -13,9 +13,11 @@ candidate already scores GOOD (a match with at most a typo or two):
    looked up whole in the email index). Unranked with a LIMIT, so the index stops early even
    when a term is as common as "holding" or "jan": every such row contains all the words.
 2. one term wrong: for each term, rows that contain all the others ("acme 1234 holdng").
-3. fuzzy: rows that share the rarest trigrams of the query, ranked by the index (FTS5 bm25 on
-   SQLite: trigrams in more than COMMON rows are left out, because ranking every row that holds
-   "ing" or "the" costs more than the whole target; pg_trgm word similarity on PostgreSQL).
+3. fuzzy: rows that hold, for every term, one of its two halves (one typo leaves one intact),
+   and on SQLite also rows sharing the query's rarest trigrams, ranked by FTS5's bm25
+   (trigrams in COMMON rows or more are left out: ranking every row that holds "ing" or "hol"
+   costs more than the whole target). Not pg_trgm's word similarity on PostgreSQL: its index
+   scan rechecks every row that shares enough trigrams, up to a second at a million rows.
 
 Measured at a million contacts (bench/bench_store.py): an OR of all the query's trigrams ranked
 by the index took 150 ms to 2 s for a common word or an email; the stages above stay in single
@@ -46,8 +48,6 @@ MINIMUM = 50.0
 COMMON = 2000
 #: Stage 3: at most this many trigrams, the rarest first.
 MAX_TRIGRAMS = 12
-#: Stage 3 (PostgreSQL): pg_trgm's word similarity a candidate needs.
-WORD_SIMILARITY = 0.5
 #: Stage 2 is skipped for queries of more terms than this (it runs one query per term).
 MAX_TERMS = 6
 #: The last digits of a phone-like query that are matched (country and trunk prefixes vary).
@@ -113,6 +113,15 @@ def _trigrams(terms: Iterable[str]) -> list[str]:
     return list(grams)
 
 
+def _halves(term: str) -> list[str]:
+    """The two overlapping halves of a term (three characters or more each): one typo leaves
+    one of them intact."""
+    size = max(3, (len(term) + 1) // 2)
+    if len(term) <= 3:
+        return [term]
+    return list(dict.fromkeys((term[:size], term[-size:])))
+
+
 # --- SQLite: FTS5 trigram table ---------------------------------------------------------------
 
 _ROW = "id, name, name_2, company_name, email, phone, mobile"
@@ -140,19 +149,23 @@ def _sqlite_all_terms(session: Session, terms: Sequence[str]) -> list[tuple]:
 
 
 def _sqlite_fuzzy(session: Session, terms: Sequence[str]) -> list[tuple]:
-    """Rows sharing the query's rarest trigrams, best first by bm25. How common a trigram is
-    is probed with a LIMIT (cheap) rather than counted (fts5vocab reads its whole list)."""
+    """Rows that hold, for every term, one of its halves (as on PostgreSQL), and rows sharing
+    the query's rarest trigrams, best first by bm25. How common a trigram is is probed with a
+    LIMIT (cheap) rather than counted (fts5vocab reads its whole list)."""
+    halves = " AND ".join(
+        "(" + " OR ".join(_phrase(half) for half in _halves(term)) + ")" for term in terms
+    )
+    rows = _sqlite_rows(session, halves)
     counted: list[tuple[int, str]] = []
     for gram in _trigrams(terms):
-        rows = _execute(session, _FTS_COUNT, {"match": _phrase(gram), "limit": COMMON})
-        count = rows[0][0]
+        count = _execute(session, _FTS_COUNT, {"match": _phrase(gram), "limit": COMMON})[0][0]
         if 0 < count < COMMON:
             counted.append((count, gram))
-    if not counted:
-        return []
-    counted.sort()
-    match = " OR ".join(_phrase(gram) for _count, gram in counted[:MAX_TRIGRAMS])
-    return _sqlite_rows(session, match, ranked=True)
+    if counted:
+        counted.sort()
+        match = " OR ".join(_phrase(gram) for _count, gram in counted[:MAX_TRIGRAMS])
+        rows += _sqlite_rows(session, match, ranked=True)
+    return rows
 
 
 def _execute(session: Session, sql: str, params: dict[str, object]) -> list[tuple]:
@@ -183,36 +196,36 @@ def _postgres_all_terms(session: Session, terms: Sequence[str]) -> list[tuple]:
 
 
 def _postgres_fuzzy(session: Session, terms: Sequence[str]) -> list[tuple]:
-    sql = (
-        f"SELECT {_ROW} FROM contacts WHERE %(q)s <%% search_text "
-        "ORDER BY word_similarity(%(q)s, search_text) DESC LIMIT %(limit)s"
-    )
-    return _execute(session, sql, {"q": " ".join(terms), "limit": CANDIDATES})
+    """Rows that hold, for every term, one of its halves. Not pg_trgm's word similarity
+    (`<%`): its index scan reads every row sharing a trigram with the query, 0.2 to 1.2 s at a
+    million contacts for "jan dijjk" or "holdng"; this stays as cheap as stages 1 and 2."""
+    clauses = []
+    params: dict[str, object] = {"limit": CANDIDATES}
+    for i, term in enumerate(terms):
+        parts = []
+        for j, half in enumerate(_halves(term)):
+            params[f"h{i}_{j}"] = _like(half)
+            parts.append(f"search_text LIKE %(h{i}_{j})s")
+        clauses.append("(" + " OR ".join(parts) + ")")
+    sql = f"SELECT {_ROW} FROM contacts WHERE {' AND '.join(clauses)} LIMIT %(limit)s"
+    return _execute(session, sql, params)
 
 
 @contextmanager
 def _postgres_settings(session: Session) -> Iterator[None]:
     """The trigram index, always: for a common word the planner prefers reading the table
-    until LIMIT rows match, which is quick when they come early and reads the whole table
-    when they do not (at a million rows: 1 to 700 ms; the index takes 1 to 15). Set for this
-    search only (SET LOCAL, put back afterwards: the transaction may go on)."""
+    until LIMIT rows match, which is quick when they come early and reads much of the table
+    when they do not (the import writes companies first, so a person's name is found only
+    after all of them). Set for this search only and put back: the transaction may go on."""
     before = _execute(
         session,
-        "SELECT current_setting('enable_seqscan'),"
-        " coalesce(current_setting('pg_trgm.word_similarity_threshold', true), '0.6'),"
-        " set_config('enable_seqscan', 'off', true),"
-        " set_config('pg_trgm.word_similarity_threshold', %(threshold)s, true)",
-        {"threshold": str(WORD_SIMILARITY)},
-    )[0]
+        "SELECT current_setting('enable_seqscan'), set_config('enable_seqscan', 'off', true)",
+        {},
+    )[0][0]
     try:
         yield
     finally:
-        _execute(
-            session,
-            "SELECT set_config('enable_seqscan', %(a)s, true),"
-            " set_config('pg_trgm.word_similarity_threshold', %(b)s, true)",
-            {"a": before[0], "b": before[1]},
-        )
+        _execute(session, "SELECT set_config('enable_seqscan', %(v)s, true)", {"v": before})
 
 
 # --- ranking ---------------------------------------------------------------------------------
