@@ -240,3 +240,41 @@ def test_a_contact_needs_a_name(bot: ChatBot) -> None:
     assert "A company needs a name" in bot.fails("new company city=Amsterdam")
     assert "`robot` is not company or person" in bot.fails('new robot "R2"')
     assert "company applies to persons only" in bot.fails('new company "A" company=B')
+
+
+def test_salutation_defaults_differ_for_companies_and_persons(coded_bot: ChatBot) -> None:
+    coded_bot.ok("codes salutations add COMPANY")
+    coded_bot.ok("codes salutations add NEUTRAL")
+    coded_bot.ok("setup default_company_salutation=COMPANY default_person_salutation=NEUTRAL")
+    coded_bot.ok('new company "Acme"')
+    coded_bot.ok('new person "Jan" company=CT000001')
+    assert card(coded_bot, "CT000001").salutation == "COMPANY"
+    assert card(coded_bot, "CT000002").salutation == "NEUTRAL"
+
+
+def test_created_and_modified_times(bot: ChatBot) -> None:
+    bot.ok('new company "Acme"')
+    created = card(bot, "CT000001")
+    assert created.created_at == created.modified_at
+    assert "nothing changed" in bot.ok('set CT000001 name="Acme"')
+    assert card(bot, "CT000001").modified_at == created.modified_at
+    bot.ok("set CT000001 city=Rotterdam")
+    changed = card(bot, "CT000001")
+    assert changed.created_at == created.created_at
+    assert changed.modified_at > created.modified_at
+    assert f"changed {changed.modified_at:%Y-%m-%d %H:%M} UTC" in bot.ok("show CT000001")
+
+
+def test_the_cards_buttons_name_commands_that_run(bot: ChatBot) -> None:
+    bot.ok('new person "Jan de Vries"')
+    (shown,) = bot.reply("show CT000001").cards
+    commands = {button.label: button.command for button in shown.actions}
+    assert commands == {
+        "Edit": "set CT000001",
+        "Salutation": "salutation CT000001 formal",
+        "Delete": "delete CT000001",
+    }
+    for command in commands.values():
+        assert command.split()[0] in bot.app.registry.commands
+    assert bot.reply(commands["Delete"]).confirm is not None
+    assert bot.ok(commands["Delete"] + " --yes") == "Deleted CT000001."
