@@ -258,7 +258,7 @@ def _postgres_rows(session: Session, groups: Sequence[Sequence[str]]) -> list[tu
     sample = _sample(session)
     expected = sample.matches(groups)
     if expected > COMMON_ROWS:
-        params["percent"] = min(100.0, 100.0 * 4 * CANDIDATES / expected)
+        params["percent"] = min(100.0, 100.0 * 2 * CANDIDATES / expected)
         sql = (
             f"SELECT {_ROW} FROM contacts TABLESAMPLE SYSTEM (%(percent)s) REPEATABLE (7) "
             f"WHERE {where} LIMIT %(limit)s"
