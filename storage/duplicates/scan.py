@@ -14,10 +14,12 @@ import multiprocessing
 import os
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.orm import Session
 
 from storage.csv_import import NoProgress, Progress
@@ -28,6 +30,7 @@ from storage.duplicates.models import OPEN, SEPARATE, DupeKey, DupePair
 from storage.models import Contact
 
 READ_CHUNK = 5_000
+SQLITE_CACHE_KIB = 131_072
 KEY_INDEX = "ix_dupe_keys_value"  # as in migration 0006
 WRITE_CHUNK = 20_000
 
@@ -50,6 +53,13 @@ class ScanResult:
 def _write_keys(session: Session, rows: list[tuple[int, str]]) -> None:
     """Keys straight through the driver's executemany: a million rows a scan."""
     connection = session.connection()
+    if connection.dialect.name == "postgresql":  # COPY: several times faster than inserts
+        raw = connection.connection.driver_connection
+        copy_sql = "COPY dupe_keys (contact_id, value) FROM STDIN"
+        with raw.cursor() as cursor, cursor.copy(copy_sql) as copy:  # type: ignore[union-attr]
+            for row in rows:
+                copy.write_row(row)
+        return
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     connection.exec_driver_sql(
         f"INSERT INTO dupe_keys (contact_id, value) VALUES ({mark}, {mark})", rows
@@ -135,10 +145,26 @@ def scan(
     collecting = gc.isenabled()
     gc.disable()  # millions of small objects and no cycles: the collector only slows it down
     try:
-        return _scan(session, progress, matcher, workers)
+        with _sqlite_cache(session.connection()):
+            return _scan(session, progress, matcher, workers)
     finally:
         if collecting:
             gc.enable()
+
+
+@contextmanager
+def _sqlite_cache(connection: Connection) -> Iterator[None]:
+    """A bigger SQLite page cache while the keys are written (their two indexes outgrow the
+    default 2 MB), put back afterwards for the pooled connection."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    before = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+    connection.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql(f"PRAGMA cache_size = {int(before or -2000)}")
 
 
 def _scan(
