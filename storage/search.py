@@ -227,7 +227,7 @@ def _sample(session: Session) -> _Sample:
         0
     ][0]
     texts: list[str] = []
-    if rows and rows >= SAMPLE_FROM:
+    if rows and rows > 0 and rows >= SAMPLE_FROM:
         percent = min(100.0, 100.0 * SAMPLE_SIZE / rows)
         texts = [
             row[0]
@@ -258,7 +258,7 @@ def _postgres_rows(session: Session, groups: Sequence[Sequence[str]]) -> list[tu
     sample = _sample(session)
     expected = sample.matches(groups)
     if expected > COMMON_ROWS:
-        params["percent"] = min(100.0, 100.0 * 2 * CANDIDATES / expected)
+        params["percent"] = min(100.0, 100.0 * 2 * CANDIDATES / max(expected, 1.0))
         sql = (
             f"SELECT {_ROW} FROM contacts TABLESAMPLE SYSTEM (%(percent)s) REPEATABLE (7) "
             f"WHERE {where} LIMIT %(limit)s"
