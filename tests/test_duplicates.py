@@ -285,3 +285,22 @@ def test_cli_scan_and_export(dbot: ChatBot, settings: Settings, tmp_path: Path) 
     assert lines[0] == "contact_no_1,contact_no_2,score"
     assert lines[1].startswith("CT000001,CT000002,")
     assert float(lines[1].split(",")[2]) >= 80
+
+
+def test_autosearch_off_keeps_keys_and_delete_takes_them(dbot: ChatBot) -> None:
+    dbot.ok('new company "Umbrella Corp" city=Raccoon address="Main Street 1"')
+    assert _check(dbot, "CT000001") == []
+    dbot.ok("dupes setup autosearch=no")
+    dbot.ok('new company "Umbrella Corporation" city=Raccoon address="Main Street 1"')
+    assert _check(dbot, "CT000002") == []  # nothing reported ...
+    dbot.ok("dupes setup autosearch=yes")
+    assert [p.other("CT000001")[0] for p in _check(dbot, "CT000001")] == [
+        "CT000002"
+    ]  # ... keys kept
+    dbot.ok("delete CT000002 --yes")
+    with dbot.app.store.transaction() as session:
+        assert session.scalars(select(DupePair)).all() == []
+        owners = set(session.scalars(select(DupeKey.contact_id)))
+    assert len(owners) == 1
+    assert "not yes or no" in dbot.fails("dupes setup autosearch=maybe")
+    assert "Unknown duplicate setting" in dbot.fails("dupes setup colour=red")

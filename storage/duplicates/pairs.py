@@ -7,10 +7,10 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from storage.duplicates.index import ordered, refresh_contact, write_keys
+from storage.duplicates.index import data_from_contact, ordered, refresh_contact, write_keys
 from storage.duplicates.matcher import Matcher
 from storage.duplicates.models import OPEN, SEPARATE, DupePair
 from storage.duplicates.settings import get_settings
@@ -102,8 +102,6 @@ def list_pairs(
 
 
 def count_pairs(session: Session, status: str = OPEN) -> int:
-    from sqlalchemy import func
-
     return int(
         session.scalar(select(func.count()).select_from(DupePair).where(DupePair.status == status))
         or 0
@@ -145,8 +143,6 @@ def check_new_contact(session: Session, contact: Contact) -> list[Pair]:
         if settings.maintain_keys:
             matcher = Matcher.from_settings(session)
             session.flush()
-            from storage.duplicates.index import data_from_contact
-
             write_keys(session, contact.id, matcher.prepare(data_from_contact(contact)).keys)
         return []
     refresh_contact(session, contact)
