@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from storage.csv_import import NoProgress, Progress
@@ -177,8 +177,7 @@ def _scan(
     progress = progress or NoProgress()
     matcher = matcher or Matcher.from_settings(session)
     session.flush()
-    total = session.scalar(select(Contact.id).order_by(Contact.id.desc()).limit(1)) or 0
-    count = session.query(Contact).count() if total else 0
+    count = session.scalar(select(func.count()).select_from(Contact)) or 0
 
     # 1. read, key, and write the keys
     progress.stage("Keying contacts", count)
