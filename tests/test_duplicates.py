@@ -304,3 +304,28 @@ def test_autosearch_off_keeps_keys_and_delete_takes_them(dbot: ChatBot) -> None:
     assert len(owners) == 1
     assert "not yes or no" in dbot.fails("dupes setup autosearch=maybe")
     assert "Unknown duplicate setting" in dbot.fails("dupes setup colour=red")
+
+
+def test_an_email_on_both_cards_is_kept_once_and_comes_back_on_unmerge(dbot: ChatBot) -> None:
+    import datetime as dt
+
+    from storage.interactions import EmailInteraction, record_email_interactions
+
+    dbot.ok('new person "Jan de Vries" email=jan@acme.example')
+    dbot.ok('new person "Jan de Vries" email=jan@acme.example')
+    when = dt.datetime(2026, 11, 20, 9, 0)
+    with dbot.app.store.transaction() as session:
+        rows = [
+            EmailInteraction(cid, "<m1@x>", "inbound", None, when, "Hello", "sam", "INBOX", "hi")
+            for cid in (1, 2)
+        ]
+        rows.append(
+            EmailInteraction(2, "<m2@x>", "inbound", None, when, "Again", "sam", "INBOX", "hi")
+        )
+        assert record_email_interactions(session, rows) == 3
+    before = _cards(dbot, "CT000001", "CT000002")
+    dbot.ok("merge CT000002 into CT000001 --yes")
+    merged = _cards(dbot, "CT000001")["CT000001"]
+    assert sorted(i["message_id"] for i in merged["interactions"]) == ["<m1@x>", "<m2@x>"]
+    dbot.ok("unmerge 1")
+    assert _cards(dbot, "CT000001", "CT000002") == before
