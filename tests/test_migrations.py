@@ -9,7 +9,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 from sqlalchemy.exc import ProgrammingError
 
 import storage.duplicates.models  # noqa: F401  (its tables belong to the models' schema)
@@ -17,7 +17,7 @@ from bot.config import Settings
 from bot.registry import build_registry
 from bot.runtime import build_app
 from storage.database import Store
-from storage.models import Base
+from storage.models import Base, Contact
 from tests.conftest import ChatBot
 
 #: Full-text and trigram search objects live outside the models on purpose.
@@ -160,3 +160,33 @@ def test_postgresql_is_not_migrated_without_being_asked(postgres_server, tmp_pat
         store.dispose()
     finally:
         postgres_server.drop(url)
+
+
+def test_a_reused_postgresql_test_database_is_as_fresh_as_a_new_one(postgres_server) -> None:  # type: ignore[no-untyped-def]
+    """The fixtures hand a PostgreSQL database to the next test after emptying it."""
+    from storage.contacts import create_contact
+    from storage.models import ContactType
+    from storage.setup import setup_values, update_setup
+    from tests.conftest import _postgres_unavailable
+
+    _postgres_unavailable(postgres_server)
+    url = postgres_server.acquire()
+    store = Store(url)
+    with store.transaction() as session:
+        fresh = setup_values(session)
+        first = create_contact(session, ContactType.COMPANY, "Acme")
+        update_setup(session, {"number_prefix": "ZZ", "inherit_address": "no"})
+        first_id = first.id
+    store.dispose()  # a connection left open is closed by the reset
+    postgres_server.release(url)
+    assert postgres_server.acquire() == url  # the same database, reused
+    store = Store(url)
+    try:
+        with store.transaction() as session:
+            assert session.scalars(select(Contact)).all() == []
+            assert setup_values(session) == fresh
+            again = create_contact(session, ContactType.COMPANY, "Acme")
+            assert (again.no, again.id) == ("CT000001", first_id)
+    finally:
+        store.dispose()
+        postgres_server.release(url)
