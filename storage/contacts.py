@@ -320,9 +320,11 @@ def _build_contact(
         if column.default is not None and not callable(column.default.arg):
             setattr(contact, column.key, column.default.arg)
     contact.company_name = ""
-    _apply_fields(session, contact, fields)
+    # The company first, so that a typed phone without a prefix is read in the country the
+    # person takes from it; what is typed is protected from inheritance either way.
     if kind is ContactType.PERSON and fields.get("company", "").strip():
         _set_company(session, contact, fields["company"], set(fields), find_company)
+    _apply_fields(session, contact, fields)
     _apply_defaults(session, contact, fields, actor_salesperson)
     if contact.phone and not contact.phone_e164:  # inherited before a country was known
         contact.phone_e164 = parse_phone("phone", contact.phone, _phone_region(session, contact))
@@ -342,14 +344,14 @@ def update_contact(session: Session, contact: Contact, fields: Mapping[str, str]
     before = snapshot(contact)
     old_name = contact.name
     result = ChangeResult(contact)
-    result.changed = _apply_fields(session, contact, fields)
+    if "company" in fields:  # first, as in _build_contact
+        result.changed += _set_company(session, contact, fields["company"], set(fields))
+    result.changed += _apply_fields(session, contact, fields)
     if not contact.name.strip():
         raise UserError(
             f"{contact.no} needs a name; it cannot be blank. "
             f'Type a new one instead: `set {contact.no} name="…"`.'
         )
-    if "company" in fields:
-        result.changed += _set_company(session, contact, fields["company"], set(fields))
     if contact.type is ContactType.COMPANY:
         result.pushed = push_down(contact, before, get_setup(session))
         if contact.name != old_name:
