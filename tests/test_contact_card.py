@@ -84,6 +84,22 @@ def test_a_phone_is_stored_normalised_and_shown_as_entered(coded_bot: ChatBot) -
     assert (bakker.phone, bakker.phone_e164) == ("020-555 0199", "+31205550199")
 
 
+def test_a_phone_without_prefix_is_read_in_the_country_taken_from_the_company(
+    coded_bot: ChatBot,
+) -> None:
+    coded_bot.ok('new company "Acme" country=NL phone="020 555 0100"')
+    coded_bot.ok('new person "Jan" company=CT000001 mobile="06 12345678"')
+    jan = card(coded_bot, "CT000002")
+    assert (jan.country, jan.mobile, jan.mobile_e164) == ("NL", "06 12345678", "+31612345678")
+    coded_bot.ok('new person "Kees"')
+    coded_bot.ok('set CT000003 company=CT000001 mobile="06 87654321"')
+    assert card(coded_bot, "CT000003").mobile_e164 == "+31687654321"
+    # A typed country still wins over the company's.
+    coded_bot.ok('new person "Luc" company=CT000001 country=BE mobile="0470 12 34 56"')
+    luc = card(coded_bot, "CT000004")
+    assert (luc.country, luc.mobile_e164) == ("BE", "+32470123456")
+
+
 @pytest.mark.parametrize(
     ("typed", "why"),
     [
