@@ -17,6 +17,7 @@ import pytest
 
 from bot.cli import main
 from storage.database import Store
+from tests.conftest import ChatBot, sqlite_only
 
 SCRIPT = shutil.which("contactbot", path=str(Path(sys.executable).parent)) or "contactbot"
 
@@ -218,3 +219,30 @@ def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]
         main(argv)
     assert stopped.value.code == 2
     assert "usage: contactbot" in capsys.readouterr().err
+
+
+@sqlite_only
+def test_at_a_prompt_delete_asks_and_runs_only_on_yes(
+    bot: ChatBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    import bot.shell as shell
+
+    bot.ok('new company "Acme"')
+    questions: list[str] = []
+    answers = iter([False, True])
+
+    def answer(question: str) -> bool:
+        questions.append(question)
+        return next(answers)
+
+    monkeypatch.setattr(shell, "_ask_yes", answer)
+    out = io.StringIO()
+    assert shell.run_line(bot.app, "delete CT000001", out, ask=True) is True
+    assert out.getvalue() == "Really run `delete CT000001`? Not done.\n"
+    assert "CT000001" in bot.ok("show CT000001")
+    out = io.StringIO()
+    assert shell.run_line(bot.app, "delete CT000001", out, ask=True) is True
+    assert out.getvalue() == "Deleted CT000001.\n"
+    assert questions == ["Really run `delete CT000001`?"] * 2
