@@ -207,6 +207,8 @@ def test_salutation_formal_and_informal(greeter: ChatBot) -> None:
     assert greeter.ok("salutation CT000002") == "Dear Mr. de Vries"
     assert greeter.ok("salutation CT000002 informal") == "Dear Jan"
     assert greeter.ok("salutation CT000001") == "Dear colleagues at Acme Holding B.V."
+    greeter.ok('new person "Piet Jansen"')  # no middle name: no double space
+    assert greeter.ok("salutation CT000003") == "Dear Mr. Jansen"
     assert "`polite` is not formal or informal" in greeter.fails("salutation CT000002 polite")
 
 
