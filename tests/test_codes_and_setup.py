@@ -11,6 +11,7 @@ from bot.config import Settings
 from bot.registry import build_registry
 from bot.runtime import build_app
 from storage.contacts import create_contact, get_by_no
+from storage.errors import UserError
 from storage.models import ContactType
 from tests.conftest import SALES_ACTOR, ChatBot
 
@@ -231,7 +232,7 @@ def test_the_next_number_skips_numbers_taken_already(bot: ChatBot) -> None:
     assert "CT000004" in bot.ok('new company "Fourth"')
     with bot.app.store.transaction() as session:
         assert get_by_no(session, "CT000003").name == "Imported"  # type: ignore[union-attr]
-        with pytest.raises(Exception, match="The number CT000004 is taken already"):
+        with pytest.raises(UserError, match="The number CT000004 is taken already"):
             create_contact(session, ContactType.COMPANY, "Again", no="CT000004")
 
 

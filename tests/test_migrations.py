@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.registry import build_registry
 from bot.runtime import build_app
 from storage.database import Store
+from storage.errors import UserError
 from storage.models import Base, Contact
 from tests.conftest import ChatBot
 
@@ -150,12 +151,8 @@ def test_postgresql_is_not_migrated_without_being_asked(postgres_server, tmp_pat
     url = postgres_server.new_database(empty=True)
     try:
         store = Store(url)
-        try:
+        with pytest.raises(UserError, match=r"run `contactbot db upgrade` first"):
             store.ensure_schema()
-        except Exception as error:  # a UserError that says what to run
-            assert "run `contactbot db upgrade` first" in str(error)
-        else:
-            raise AssertionError("an empty PostgreSQL database was migrated without asking")
         assert store.current_revision() is None
         store.dispose()
     finally:
