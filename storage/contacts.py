@@ -35,7 +35,10 @@ from storage.normalize import (
 from storage.numbering import next_contact_no
 from storage.setup import get_setup
 
-NUMBER_PATTERN = re.compile(r"^[A-Za-z]{0,10}\d+$")
+#: What a contact number of any series looks like: one word of up to 20 characters with a
+#: digit in it (`CT000001`, `CT-0001`, `2026-0042`); such a reference is looked up as a number
+#: first, and as a name when no contact has that number.
+NUMBER_PATTERN = re.compile(r"^(?=\S*\d)\S{1,20}$")
 
 #: A guard returns a reason why `contact` may not become `new_type`, or None. Later stores
 #: (business relations, interactions) add their own rule here.

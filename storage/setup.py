@@ -106,7 +106,7 @@ def update_setup(session: Session, changes: Mapping[str, object]) -> dict[str, s
         elif key in INHERIT_KEYS:
             setattr(setup, key, _parse_bool(key, value))
         elif key == "number_prefix":
-            prefix = str(value).strip()
+            prefix = str(value).strip().upper()  # numbers are looked up in upper case
             if len(prefix) > 10 or any(ch.isspace() for ch in prefix):
                 raise UserError("number_prefix: use up to 10 characters without spaces.")
             series.prefix = prefix
