@@ -224,6 +224,17 @@ def test_prefix_width_and_start_come_from_the_setup(bot: ChatBot) -> None:
     assert bot.ok('new person "Piet"').startswith("Created person CT000102")
 
 
+def test_any_prefix_gives_numbers_that_can_be_looked_up(bot: ChatBot) -> None:
+    assert bot.ok("setup number_prefix=k") == "Changed: number_prefix=K."
+    bot.ok('new company "Acme"')
+    assert "K000001 Acme" in bot.ok("show k000001")
+    bot.ok("setup number_prefix=CT- number_width=4")
+    assert bot.ok('new company "Bakker"').startswith("Created company CT-0002: Bakker")
+    assert "CT-0002 Bakker" in bot.ok("show ct-0002")
+    bot.ok('new company "3M"')  # a name that looks a bit like a number
+    assert "CT-0003 3M" in bot.ok("show 3M")
+
+
 def test_the_next_number_skips_numbers_taken_already(bot: ChatBot) -> None:
     with bot.app.store.transaction() as session:
         create_contact(session, ContactType.COMPANY, "Typed", no="CT000002")
