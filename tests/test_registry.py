@@ -211,3 +211,12 @@ def test_help_comes_from_the_registry_of_this_app(tmp_path: Path, database_url: 
         assert chat.ok("greet Ada") == "Hello, Ada!"
     finally:
         app.close()
+
+
+def test_every_installed_command_has_usage_and_a_summary_for_help() -> None:
+    registry = build_registry()
+    undocumented = [verb for verb, spec in registry.commands.items() if not spec.summary]
+    assert undocumented == []
+    for verb, spec in registry.commands.items():
+        assert spec.usage.split()[0] == verb, spec.usage
+        assert spec.roles, verb
