@@ -118,6 +118,9 @@ def test_any_command_migrates_an_empty_sqlite_file_by_itself(tmp_path: Path) -> 
     try:
         assert app.store.current_revisions() == app.store.head_revisions()
         assert "CT000001" in ChatBot(app).ok('new company "Acme"')
+        with app.store.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     finally:
         app.close()
 
