@@ -246,3 +246,14 @@ def test_at_a_prompt_delete_asks_and_runs_only_on_yes(
     assert shell.run_line(bot.app, "delete CT000001", out, ask=True) is True
     assert out.getvalue() == "Deleted CT000001.\n"
     assert questions == ["Really run `delete CT000001`?"] * 2
+
+
+def test_the_default_database_is_a_sqlite_file_in_the_data_directory(cli: Cli) -> None:
+    del cli.env["CONTACTBOT_DATABASE_URL"]
+    assert cli.run("shell", "-c", 'new company "Acme"').returncode == 0
+    assert (cli.data_dir / "contactbot.db").is_file()
+    del cli.env["CONTACTBOT_DATA_DIR"]  # then the platform's user data directory
+    assert cli.run("shell", "-c", 'new company "Bakker"').returncode == 0
+    platform_db = cli.home / ".local" / "share" / "contactbot" / "contactbot.db"
+    assert platform_db.is_file()
+    assert "CT000001 Bakker" in cli.run("shell", "-c", "show CT000001").stdout
