@@ -257,3 +257,25 @@ def test_the_default_database_is_a_sqlite_file_in_the_data_directory(cli: Cli) -
     platform_db = cli.home / ".local" / "share" / "contactbot" / "contactbot.db"
     assert platform_db.is_file()
     assert "CT000001 Bakker" in cli.run("shell", "-c", "show CT000001").stdout
+
+
+def test_which_config_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.config import load_settings
+
+    def config(path: Path, plugins: str) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"[plugins]\nenabled = [{plugins}]\n", encoding="utf-8")
+        return path
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.chdir(tmp_path)
+    env: dict[str, str] = {}
+    assert load_settings(None, env).plugins is None  # none anywhere: the defaults
+    config(tmp_path / "xdg" / "contactbot" / "config.toml", '"help"')
+    assert load_settings(None, env).plugins == ("help",)
+    config(tmp_path / "config.toml", '"codes"')
+    assert load_settings(None, env).plugins == ("codes",)
+    env["CONTACTBOT_CONFIG"] = str(config(tmp_path / "env.toml", '"setup"'))
+    assert load_settings(None, env).plugins == ("setup",)
+    explicit = config(tmp_path / "explicit.toml", '"contacts"')
+    assert load_settings(explicit, env).plugins == ("contacts",)
