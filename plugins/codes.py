@@ -9,6 +9,7 @@ from bot.registry import command
 from bot.reply import Reply, Table
 from storage.codes import CODE_TABLES, code_table
 from storage.errors import UserError
+from storage.normalize import normalize_email
 from storage.setup import defaults_using
 
 USAGE = "codes <table> [list | add <code> field=value … | set <code> field=value … | remove <code>]"
@@ -46,6 +47,9 @@ def codes(ctx: Context) -> Reply:
         raise UserError(
             f"Unknown field `{unknown[0]}` for {table.name}. Fields: {', '.join(table.fields)}."
         )
+    for key, value in args.fields.items():
+        if key == "email" and value.strip():
+            normalize_email(value)  # a salesperson's email must be one: mail and Slack match it
     if action == "add":
         if not code or len(code) > 20 or " " in code:
             raise UserError("A code has up to 20 characters and no spaces, like NORTH.")
