@@ -98,6 +98,13 @@ def test_a_salesperson_has_name_email_and_slack_user_id(bot: ChatBot) -> None:
     assert listing.table is not None
     assert listing.table.columns == ("code", "name", "email", "slack_user_id")
     assert listing.table.rows == (("ADA", "Ada Lovelace", "ada@example.com", "U0ADA"),)
+    assert "email: `ada@` is not an email address" in bot.fails(
+        "codes salespeople add BOB email=ada@"
+    )
+    assert "email: `ada.example.com` is not an email address" in bot.fails(
+        "codes salespeople set ADA email=ada.example.com"
+    )
+    assert "ada@example.com" in bot.ok("codes salespeople")
 
 
 # --- salutation formulas ----------------------------------------------------------------
