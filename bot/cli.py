@@ -7,12 +7,14 @@ configuration or bad input as one line on standard error with exit status 2, nev
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from types import ModuleType
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.registry import RegistryError
@@ -74,7 +76,20 @@ def _parser() -> argparse.ArgumentParser:
         "or --http (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET)",
     )
     add_slack_arguments(slack)
+
+    for module in _subcommand_modules():
+        module.add_parser(commands).set_defaults(subcommand=module.run)
     return parser
+
+
+#: Subcommands that live in a module of their own, one per concern: each module has
+#: `add_parser(subparsers) -> ArgumentParser` and `run(settings, args) -> int`. Add a line here
+#: rather than growing this file.
+SUBCOMMAND_MODULES = ("bot.duplicates_cli",)
+
+
+def _subcommand_modules() -> list[ModuleType]:
+    return [importlib.import_module(name) for name in SUBCOMMAND_MODULES]
 
 
 def _demo_settings(settings: Settings) -> Settings:
@@ -185,7 +200,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         settings = load_settings(args.config)
-        return HANDLERS[args.command](settings, args)
+        handler = getattr(args, "subcommand", None) or HANDLERS[args.command]
+        return handler(settings, args)
     except (ConfigError, RegistryError, UserError) as error:
         print(f"contactbot: {error}", file=sys.stderr)
         return 2

@@ -1,7 +1,6 @@
 """`contactbot dupes scan` and `contactbot dupes export --format csv [-o FILE]`.
 
-Wiring in bot/cli.py: `add_parser(commands)` in `_parser()`, and `"dupes": dupes_command` in
-HANDLERS.
+Listed in `bot.cli.SUBCOMMAND_MODULES`, which calls `add_parser` and `run`.
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return dupes
 
 
-def dupes_command(settings: Settings, args: argparse.Namespace) -> int:
+def run(settings: Settings, args: argparse.Namespace) -> int:
     if args.dupes_command == "scan":
         return _scan(settings)
     return _export(settings, args)

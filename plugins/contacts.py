@@ -7,6 +7,7 @@ from bot.inputs import ADMIN
 from bot.registry import command
 from bot.reply import Reply, Table
 from plugins.contact_card import contact_card
+from plugins.duplicates import with_duplicate_warnings
 from storage.contacts import (
     change_type,
     contacts_to_delete,
@@ -49,9 +50,10 @@ def new(ctx: Context) -> Reply:
         args.fields,
         actor_salesperson=ctx.actor.salesperson_code,
     )
-    return Reply(
+    reply = Reply(
         text=f"Created {kind.value} {contact.no}: {contact.name}", cards=(contact_card(contact),)
     )
+    return with_duplicate_warnings(ctx.session, contact, reply)
 
 
 @command("find", usage="find <text>")
@@ -108,7 +110,10 @@ def set_fields(ctx: Context) -> Reply:
     if result.pushed:
         pushed = "; ".join(f"{no} ({', '.join(names)})" for no, names in result.pushed.items())
         text += f" Persons updated too: {pushed}."
-    return Reply(text=text, cards=(contact_card(contact),))
+    reply = Reply(text=text, cards=(contact_card(contact),))
+    if not result.changed:
+        return reply
+    return with_duplicate_warnings(ctx.session, contact, reply)
 
 
 @command("type", usage="type <no> person|company")

@@ -81,10 +81,6 @@ def test_acme_new_company_warns_with_both_buttons(dbot: ChatBot) -> None:
     assert "CT000002" in listed and "phone same" in listed
 
 
-@pytest.mark.skipif(
-    "with_duplicate_warnings" not in Path(plugins.contacts.__file__).read_text(),
-    reason="plugins/contacts.py does not call with_duplicate_warnings yet",
-)
 def test_new_and_set_reply_with_the_warning(dbot: ChatBot) -> None:
     _netherlands(dbot)
     dbot.ok('new company "Acme Holding B.V." phone="+31 20 555 0100"')
@@ -271,16 +267,16 @@ def test_febrl2_f1(tmp_path: Path, database_url: str) -> None:
 def test_cli_scan_and_export(dbot: ChatBot, settings: Settings, tmp_path: Path) -> None:
     import argparse
 
-    from bot.duplicates_cli import add_parser, dupes_command
+    from bot.duplicates_cli import add_parser, run
 
     parser = argparse.ArgumentParser(prog="contactbot")
     add_parser(parser.add_subparsers(dest="command"))
     dbot.ok('new company "Hooli B.V." city=Palo address="Main Street 1" email=info@hooli.com')
     dbot.ok('new company "Hooli" city=Palo address="Main Street 1" email=INFO@hooli.com')
-    assert dupes_command(settings, parser.parse_args(["dupes", "scan"])) == 0
+    assert run(settings, parser.parse_args(["dupes", "scan"])) == 0
     out = tmp_path / "pairs.csv"
     args = parser.parse_args(["dupes", "export", "--format", "csv", "-o", str(out)])
-    assert dupes_command(settings, args) == 0
+    assert run(settings, args) == 0
     lines = out.read_text().splitlines()
     assert lines[0] == "contact_no_1,contact_no_2,score"
     assert lines[1].startswith("CT000001,CT000002,")
