@@ -10,7 +10,6 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select
-from sqlalchemy.exc import ProgrammingError
 
 import storage.duplicates.models  # noqa: F401  (its tables belong to the models' schema)
 from bot.config import Settings
@@ -52,20 +51,8 @@ def _differences(store: Store) -> list[object]:
         return compare_metadata(context, Base.metadata)
 
 
-def test_upgrade_downgrade_and_upgrade_again(
-    empty_database_url: str, request: pytest.FixtureRequest
-) -> None:
+def test_upgrade_downgrade_and_upgrade_again(empty_database_url: str) -> None:
     store = Store(empty_database_url)
-    if store.dialect == "postgresql":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                raises=ProgrammingError,
-                reason="BUG (not mine to fix): 0001's downgrade leaves PostgreSQL's enum type "
-                "contact_type behind, so the next upgrade fails with `type contact_type "
-                "already exists`",
-            )
-        )
     try:
         assert store.current_revision() is None and _tables(store) == set()
         store.migrate()

@@ -320,6 +320,9 @@ def downgrade() -> None:
     op.drop_table("job_responsibilities")
     op.drop_table("industry_groups")
     op.drop_table("countries")
+    # PostgreSQL keeps an enum type after its table is gone; without this the next upgrade
+    # fails with `type contact_type already exists`.
+    sa.Enum(name="contact_type").drop(op.get_bind(), checkfirst=True)
 
 
 SQLITE_SEARCH_DDL = [
