@@ -178,7 +178,8 @@ def _settle_person_name(contact: Contact, fields: Mapping[str, str]) -> None:
         )
 
 
-def _refresh_search_text(contact: Contact) -> None:
+def refresh_search_text(contact: Contact) -> None:
+    """Rebuild the text that `find` indexes, after any change to the fields it covers."""
     contact.search_text = search_text(
         name=contact.name,
         name_2=contact.name_2,
@@ -331,7 +332,7 @@ def _build_contact(
     _apply_defaults(session, contact, fields, actor_salesperson)
     if contact.phone and not contact.phone_e164:  # inherited before a country was known
         contact.phone_e164 = parse_phone("phone", contact.phone, _phone_region(session, contact))
-    _refresh_search_text(contact)
+    refresh_search_text(contact)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     contact.created_at = contact.modified_at = now
     return contact
@@ -360,8 +361,8 @@ def update_contact(session: Session, contact: Contact, fields: Mapping[str, str]
         if contact.name != old_name:
             for person in contact.persons:
                 person.company_name = contact.name
-                _refresh_search_text(person)
-    _refresh_search_text(contact)
+                refresh_search_text(person)
+    refresh_search_text(contact)
     if result.changed:
         contact.modified_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     session.flush()

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import Date, DateTime, Numeric, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from storage.contacts import delete_contact, get_by_no
+from storage.contacts import delete_contact, get_by_no, refresh_search_text
 from storage.duplicates.index import ordered, refresh_contact
 from storage.duplicates.models import SEPARATE, DupeMerge, DupePair
 from storage.errors import NotFound, UserError
@@ -38,7 +38,6 @@ from storage.models import (
     ContactType,
     Interaction,
 )
-from storage.normalize import search_text
 
 KEEP = "keep"
 DUP = "dup"
@@ -179,17 +178,6 @@ def differing_fields(dup: Contact, keep: Contact) -> list[str]:
     return out
 
 
-def _refresh_search_text(contact: Contact) -> None:
-    contact.search_text = search_text(
-        name=contact.name,
-        name_2=contact.name_2,
-        company_name=contact.company_name,
-        email=contact.email,
-        phone=contact.phone,
-        mobile=contact.mobile,
-    )
-
-
 def merge_contacts(
     session: Session,
     dup: Contact,
@@ -227,7 +215,7 @@ def merge_contacts(
                 setattr(keep, column, getattr(dup, column))
                 changed_columns.append(column)
     if taken:
-        _refresh_search_text(keep)
+        refresh_search_text(keep)
         changed_columns.append("search_text")
         keep.modified_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         changed_columns.append("modified_at")
@@ -241,7 +229,7 @@ def merge_contacts(
         person.company = keep
         person.company_id = keep.id
         person.company_name = keep.name
-        _refresh_search_text(person)
+        refresh_search_text(person)
     moved["persons"] = [p.id for p in persons]
 
     # interactions: moved; an email logged on both cards (same Message-ID) is kept once
