@@ -97,4 +97,53 @@ class DupeSettings(Base):
     maintain_keys: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
-__all__ = ["OPEN", "SEPARATE", "DupeKey", "DupeMerge", "DupePair", "DupeSettings"]
+#: DupeDigest.status: claimed by one instance, which is posting it; or posted.
+SENDING = "sending"
+SENT = "sent"
+
+
+class DupeDigest(Base):
+    """One duplicate digest. An instance claims it ("sending") with the pairs it will report
+    before it posts, so a second instance finds them taken; it becomes "sent" once Slack took
+    the message, and is deleted (its pairs with it) when posting failed, so that the next
+    digest reports them."""
+
+    __tablename__ = "dupe_digests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    status: Mapped[str] = mapped_column(String(10), default=SENDING, index=True)
+    channel: Mapped[str] = mapped_column(String(80), default="")
+    pairs: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    message_ts: Mapped[str] = mapped_column(String(40), default="")
+
+
+class DupeDigestPair(Base):
+    """A pair that a digest reported (or is reporting): "new since the last digest" is every
+    open pair without a row here. Keyed by the two contacts rather than the pair's id,
+    because a rescan rewrites the open pairs (with new ids)."""
+
+    __tablename__ = "dupe_digest_pairs"
+    contact_id_1: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    contact_id_2: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    digest_id: Mapped[int] = mapped_column(
+        ForeignKey("dupe_digests.id", ondelete="CASCADE"), index=True
+    )
+
+
+__all__ = [
+    "OPEN",
+    "SENDING",
+    "SENT",
+    "SEPARATE",
+    "DupeDigest",
+    "DupeDigestPair",
+    "DupeKey",
+    "DupeMerge",
+    "DupePair",
+    "DupeSettings",
+]
