@@ -19,6 +19,7 @@ from sqlalchemy import (
     DateTime,
     Enum,
     ForeignKey,
+    ForeignKeyConstraint,
     Integer,
     MetaData,
     Numeric,
@@ -175,6 +176,13 @@ class RelationshipSetup(Base):
     inherit_address: Mapped[bool] = mapped_column(Boolean, default=True)
     inherit_communication: Mapped[bool] = mapped_column(Boolean, default=True)
     contact_series: Mapped[str] = mapped_column(String(20), default="CONTACT")
+    # business relations (issue #6): the code each kind of linked record gives its contact,
+    # and whether a new customer/vendor/bank/employee gets a contact by itself
+    customer_relation: Mapped[str] = mapped_column(String(20), default="CUST")
+    vendor_relation: Mapped[str] = mapped_column(String(20), default="VEND")
+    bank_relation: Mapped[str] = mapped_column(String(20), default="BANK")
+    employee_relation: Mapped[str] = mapped_column(String(20), default="EMPL")
+    auto_contact: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 # --- the contact card -------------------------------------------------------------------
@@ -379,10 +387,126 @@ class Delivery(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow, index=True)
 
 
+# --- business relations (issue #6) -----------------------------------------------------
+
+
+class RecordKind(enum.StrEnum):
+    """The kinds of record a contact can be linked to (Business Central's Link to Table)."""
+
+    CUSTOMER = "customer"
+    VENDOR = "vendor"
+    BANK = "bank"
+    EMPLOYEE = "employee"
+
+
+class BusinessRelation(Base):
+    """A business relation code (CUST, VEND, BANK, EMPL, LAWYER, PROSP, …)."""
+
+    __tablename__ = "business_relations"
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    description: Mapped[str] = mapped_column(String(100), default="")
+
+
+class ContactBusinessRelation(Base):
+    """A relation code on a contact: with a link (the setup's code of its kind) or bare (a
+    prospect, a lawyer). A code in use cannot be removed from the code table."""
+
+    __tablename__ = "contact_business_relations"
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    code: Mapped[str] = mapped_column(ForeignKey("business_relations.code"), primary_key=True)
+
+
+class BusinessRecord(Base):
+    """A customer, vendor, bank account or employee: its own number per kind and the fields
+    it shares with a contact (currency for customers and vendors only)."""
+
+    __tablename__ = "business_records"
+    __table_args__ = (UniqueConstraint("kind", "no"), UniqueConstraint("id", "kind"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    no: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(100), default="")
+    name_2: Mapped[str] = mapped_column(String(50), default="")
+    address: Mapped[str] = mapped_column(String(100), default="")
+    address_2: Mapped[str] = mapped_column(String(50), default="")
+    city: Mapped[str] = mapped_column(String(30), default="")
+    post_code: Mapped[str] = mapped_column(String(20), default="")
+    county: Mapped[str] = mapped_column(String(30), default="")
+    country: Mapped[str | None] = mapped_column(ForeignKey("countries.code"))
+    phone: Mapped[str] = mapped_column(String(30), default="")
+    email: Mapped[str] = mapped_column(String(120), default="")
+    home_page: Mapped[str] = mapped_column(String(120), default="")
+    vat_no: Mapped[str] = mapped_column(String(30), default="")
+    salesperson: Mapped[str | None] = mapped_column(ForeignKey("salespeople.code"))
+    language: Mapped[str | None] = mapped_column(ForeignKey("languages.code"))
+    currency: Mapped[str] = mapped_column(String(10), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
+    modified_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow, onupdate=_utcnow)
+
+
+class BusinessLink(Base):
+    """A contact linked to one record. Unique per contact and kind, and per record; the kind
+    is part of the key to the record, so a link's kind is always its record's."""
+
+    __tablename__ = "business_links"
+    __table_args__ = (
+        UniqueConstraint("contact_id", "kind"),
+        UniqueConstraint("record_id"),
+        ForeignKeyConstraint(
+            ["record_id", "kind"],
+            ["business_records.id", "business_records.kind"],
+            ondelete="CASCADE",
+        ),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(10))
+    record_id: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
+    contact: Mapped[Contact] = relationship()
+    record: Mapped[BusinessRecord] = relationship()
+
+
+class RecordTemplate(Base):
+    """Defaults for a record made from a contact (`create-as … template=…`): they fill what
+    the contact leaves blank."""
+
+    __tablename__ = "record_templates"
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    description: Mapped[str] = mapped_column(String(100), default="")
+    country: Mapped[str | None] = mapped_column(ForeignKey("countries.code"))
+    salesperson: Mapped[str | None] = mapped_column(ForeignKey("salespeople.code"))
+    language: Mapped[str | None] = mapped_column(ForeignKey("languages.code"))
+    currency: Mapped[str] = mapped_column(String(10), default="")
+
+
+class BusinessRelationLog(Base):
+    """What was removed around a link (a linked contact or record deleted, a link undone), by
+    number and name, so it outlives both sides."""
+
+    __tablename__ = "business_relation_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow, index=True)
+    event: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(10))
+    record_no: Mapped[str] = mapped_column(String(20))
+    record_name: Mapped[str] = mapped_column(String(100), default="")
+    contact_no: Mapped[str] = mapped_column(String(20))
+    contact_name: Mapped[str] = mapped_column(String(100), default="")
+
+
 __all__ = [
     "AltAddress",
     "Base",
+    "BusinessLink",
+    "BusinessRecord",
+    "BusinessRelation",
+    "BusinessRelationLog",
     "Contact",
+    "ContactBusinessRelation",
     "ContactIndustryGroup",
     "ContactJobResponsibility",
     "ContactMailingGroup",
@@ -399,6 +523,8 @@ __all__ = [
     "MailingGroup",
     "NumberSeries",
     "OrganizationalLevel",
+    "RecordKind",
+    "RecordTemplate",
     "RelationshipSetup",
     "Salesperson",
     "Salutation",
