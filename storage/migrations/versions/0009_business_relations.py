@@ -168,9 +168,7 @@ def downgrade() -> None:
         batch.drop_column("auto_contact")
         for column, _, _ in reversed(RELATION_CODES):
             batch.drop_column(column)
-    op.execute(
-        "DELETE FROM number_series WHERE code IN ('CUSTOMER', 'VENDOR', 'BANK', 'EMPLOYEE')"
-    )
+    op.execute("DELETE FROM number_series WHERE code IN ('CUSTOMER', 'VENDOR', 'BANK', 'EMPLOYEE')")
     op.drop_index(op.f("ix_business_relation_log_at"), table_name="business_relation_log")
     op.drop_table("business_relation_log")
     op.drop_table("record_templates")
