@@ -110,6 +110,9 @@ def set_fields(ctx: Context) -> Reply:
     if result.pushed:
         pushed = "; ".join(f"{no} ({', '.join(names)})" for no, names in result.pushed.items())
         text += f" Persons updated too: {pushed}."
+    if result.synced:
+        synced = "; ".join(f"{rec} ({', '.join(names)})" for rec, names in result.synced.items())
+        text += f" Linked records updated too: {synced}."
     reply = Reply(text=text, cards=(contact_card(contact),))
     if not result.changed:
         return reply

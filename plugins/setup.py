@@ -18,7 +18,9 @@ def setup(ctx: Context) -> Reply:
     default_language, default_company_salutation, default_person_salutation), what persons
     inherit from their company (inherit_salesperson, inherit_territory, inherit_country,
     inherit_language, inherit_address, inherit_communication: yes/no) and the number series
-    (number_prefix, number_width, number_start).
+    (number_prefix, number_width, number_start). Business relations: the code a link of each
+    kind gives its contact (customer_relation, vendor_relation, bank_relation,
+    employee_relation) and whether a new record gets a contact by itself (auto_contact).
     """
     if ctx.args.positionals:
         raise UserError("Type settings as key=value: `setup default_country=NL`.")

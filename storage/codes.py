@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from storage.errors import NotFound, UserError
 from storage.models import (
     Base,
+    BusinessRelation,
     CountryRegion,
     IndustryGroup,
     InteractionTemplate,
@@ -62,6 +63,7 @@ CODE_TABLES: dict[str, CodeTable] = {
         CodeTable("mailing", MailingGroup, ("description",), "mailing group"),
         CodeTable("salutations", Salutation, ("description",), "salutation"),
         CodeTable("interactions", InteractionTemplate, ("description",), "interaction template"),
+        CodeTable("relations", BusinessRelation, ("description",), "business relation"),
     )
 }
 
@@ -83,6 +85,8 @@ ALIASES = {
     "salutation": "salutations",
     "interaction_templates": "interactions",
     "templates": "interactions",
+    "relation": "relations",
+    "business_relations": "relations",
 }
 
 

@@ -49,6 +49,11 @@ TYPE_CHANGE_GUARDS: list[TypeChangeGuard] = []
 DeleteHook = Callable[[Session, Contact], None]
 DELETE_HOOKS: list[DeleteHook] = []
 
+#: Called by `update_contact` once the contact's own change is applied, in the same
+#: transaction: linked stores (business relations) copy the change on and note it in the result.
+ChangeHook = Callable[[Session, "ChangeResult"], None]
+CHANGE_HOOKS: list[ChangeHook] = []
+
 #: Resolves a `company=` reference to the company a person belongs to, or raises UserError.
 CompanyFinder = Callable[[Session, str], Contact]
 
@@ -61,6 +66,7 @@ class ChangeResult:
     contact: Contact
     changed: list[str] = field(default_factory=list)
     pushed: dict[str, list[str]] = field(default_factory=dict)
+    synced: dict[str, list[str]] = field(default_factory=dict)  # linked record -> fields
 
 
 # --- lookup ------------------------------------------------------------------------------

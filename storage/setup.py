@@ -20,6 +20,12 @@ DEFAULT_KEYS: dict[str, str] = {
     "default_language": "languages",
     "default_company_salutation": "salutations",
     "default_person_salutation": "salutations",
+    # business relations: the code a link of each kind gives its contact (Marketing Setup's
+    # Bus. Rel. Code for Customers, Vendors, Bank Accounts, Employees)
+    "customer_relation": "relations",
+    "vendor_relation": "relations",
+    "bank_relation": "relations",
+    "employee_relation": "relations",
 }
 INHERIT_KEYS: tuple[str, ...] = (
     "inherit_salesperson",
@@ -30,7 +36,10 @@ INHERIT_KEYS: tuple[str, ...] = (
     "inherit_communication",
 )
 NUMBER_KEYS: tuple[str, ...] = ("number_prefix", "number_width", "number_start")
-SETUP_KEYS: tuple[str, ...] = (*DEFAULT_KEYS, *INHERIT_KEYS, *NUMBER_KEYS)
+#: Other yes/no switches: `auto_contact` gives a new customer, vendor, … a contact by itself.
+SWITCH_KEYS: tuple[str, ...] = ("auto_contact",)
+SETUP_KEYS: tuple[str, ...] = (*DEFAULT_KEYS, *INHERIT_KEYS, *NUMBER_KEYS, *SWITCH_KEYS)
+_BOOL_KEYS = (*INHERIT_KEYS, *SWITCH_KEYS)
 
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
@@ -54,6 +63,7 @@ def setup_values(session: Session) -> dict[str, str]:
     values.update(
         number_prefix=series.prefix, number_width=str(series.width), number_start=str(series.start)
     )
+    values.update({key: "yes" if getattr(setup, key) else "no" for key in SWITCH_KEYS})
     return values
 
 
@@ -103,7 +113,7 @@ def update_setup(session: Session, changes: Mapping[str, object]) -> dict[str, s
             if text:
                 text = code_table(DEFAULT_KEYS[key]).require(session, text, key).code  # type: ignore[attr-defined]
             setattr(setup, key, text)
-        elif key in INHERIT_KEYS:
+        elif key in _BOOL_KEYS:
             setattr(setup, key, _parse_bool(key, value))
         elif key == "number_prefix":
             prefix = str(value).strip().upper()  # numbers are looked up in upper case

@@ -163,7 +163,8 @@ def test_setup_shows_every_key_to_admins_only(bot: ChatBot) -> None:
     assert shown["number_prefix"] == "CT" and shown["number_width"] == "6"
     assert shown["number_start"] == "1" and shown["default_country"] == "(blank)"
     assert shown["inherit_address"] == "yes"
-    assert len(shown) == 15
+    assert shown["customer_relation"] == "CUST" and shown["auto_contact"] == "yes"
+    assert len(shown) == 20  # 15 of the contact card, 5 of business relations
     assert "needs the admin role" in bot.fails("setup", SALES_ACTOR)
     assert "needs the admin role" in bot.fails("setup default_country=", SALES_ACTOR)
 
