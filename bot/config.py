@@ -17,6 +17,7 @@ from typing import Any
 
 import platformdirs
 
+from bot.dupes_config import DupesSettings, parse_dupes_settings
 from bot.mail.config import MailSettings, parse_mail_settings
 
 APP_NAME = "contactbot"
@@ -63,9 +64,20 @@ class Settings:
     slack: SlackSettings = SlackSettings()
     config_path: Path | None = None
     mail: MailSettings = field(default_factory=MailSettings)
+    dupes: DupesSettings = field(default_factory=DupesSettings)
 
 
-_TOP_KEYS = {"data_dir", "database", "plugins", "setup", "codes", "roles", "slack", "mail"}
+_TOP_KEYS = {
+    "data_dir",
+    "database",
+    "plugins",
+    "setup",
+    "codes",
+    "roles",
+    "slack",
+    "mail",
+    "dupes",
+}
 
 
 def find_config_file(explicit: str | Path | None, env: Mapping[str, str]) -> Path | None:
@@ -161,6 +173,7 @@ def load_settings(
         slack=slack,
         config_path=path,
         mail=parse_mail_settings(data.get("mail")),
+        dupes=parse_dupes_settings(data.get("dupes")),
     )
 
 
