@@ -26,10 +26,14 @@ def run_line(app: App, line: str, out: TextIO, *, ask: bool) -> bool:
     if reply.confirm is not None:
         if ask and _ask_yes(reply.confirm.question):
             reply = app.run(reply.confirm.command)
+        elif ask:  # the question was just asked and answered no
+            print("Not done.", file=out)
+            return True
         else:
-            hint = "" if ask else " Add --yes to run it without asking."
-            print(f"{reply.confirm.question} Not done.{hint}", file=out)
-            return ask
+            print(
+                f"{reply.confirm.question} Not done. Add --yes to run it without asking.", file=out
+            )
+            return False
     _print(reply, out)
     return reply.ok
 

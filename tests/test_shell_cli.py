@@ -240,7 +240,7 @@ def test_at_a_prompt_delete_asks_and_runs_only_on_yes(
     monkeypatch.setattr(shell, "_ask_yes", answer)
     out = io.StringIO()
     assert shell.run_line(bot.app, "delete CT000001", out, ask=True) is True
-    assert out.getvalue() == "Really run `delete CT000001`? Not done.\n"
+    assert out.getvalue() == "Not done.\n"
     assert "CT000001" in bot.ok("show CT000001")
     out = io.StringIO()
     assert shell.run_line(bot.app, "delete CT000001", out, ask=True) is True
