@@ -155,6 +155,14 @@ def _is_found(query: Query, rows: tuple[tuple[str, ...], ...]) -> bool:
     return False
 
 
+def _word(rng: random.Random) -> str:
+    """A made-up word of two or three syllables (capitalised), such as `Tomeka`."""
+    syllables = [
+        rng.choice("bdfgklmnprstvz") + rng.choice("aeiou") for _ in range(rng.choice((2, 3)))
+    ]
+    return "".join(syllables).capitalize()
+
+
 def _quote(text_: str) -> str:
     return text_.replace('"', "")
 
@@ -181,12 +189,16 @@ def measure(
             text("SELECT no FROM contacts WHERE type = 'company' ORDER BY id LIMIT 1")
         ).scalar()
     create_ms: list[float] = []
-    stamp = int(time.time())
+    rng = random.Random(time.time_ns())
     for i in range(creates):
+        # Names made of random syllables: new contacts unlike each other and the seed, as most
+        # real creates are (numbered look-alikes would time a storm of duplicate pairs).
         if i % 2 == 0:
-            line = f'new company "Bench {stamp} {i} Holding" city=Oslo phone="+47 22 33 {i:04d}"'
+            name, phone = f"{_word(rng)} {_word(rng)} Holding", f"+47 22 {rng.randrange(10**6):06d}"
+            line = f'new company "{name}" city=Oslo phone="{phone}"'
         else:
-            line = f'new person "Kari {stamp} Nordmann {i}" company={company_no} email=k{i}@b.no'
+            first, last = _word(rng), _word(rng)
+            line = f'new person "{first} {last}" company={company_no} email={first}.{last}@b.no'
         started = time.perf_counter()
         reply = app.run(line)
         create_ms.append((time.perf_counter() - started) * 1000)
