@@ -85,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
 #: Subcommands that live in a module of their own, one per concern: each module has
 #: `add_parser(subparsers) -> ArgumentParser` and `run(settings, args) -> int`. Add a line here
 #: rather than growing this file.
-SUBCOMMAND_MODULES = ("bot.duplicates_cli",)
+SUBCOMMAND_MODULES = ("bot.duplicates_cli", "bot.jobs_cli")
 
 
 def _subcommand_modules() -> list[ModuleType]:

@@ -1,8 +1,8 @@
 """`contactbot mail sync|run` and `contactbot run`: the long-running side of contactbot.
 
 `run` starts what is configured: the mail worker when there are [[mail.accounts]], the
-APScheduler jobs of the plugins (`@schedule`), and Slack through the hook `SLACK_ENTRY`:
-the Slack adapter (bot/slack/, written separately) provides `start(app, stop_event)`; when it
+APScheduler jobs of the plugins (`@schedule`, wired in bot.scheduler), and Slack through the
+hook `SLACK_ENTRY`: the Slack adapter (bot/slack/) provides `start(app, stop_event)`; when it
 is not installed yet, or no SLACK_BOT_TOKEN is set, `run` says so and runs the rest.
 """
 
@@ -73,21 +73,6 @@ def _slack_starter() -> Callable[[App, threading.Event], Any] | None:
     return getattr(module, function, None)
 
 
-def _start_schedules(app: App, scheduler: Any) -> None:
-    """Plugins' `@schedule` jobs: handler(app) on their crontab expression."""
-    from apscheduler.triggers.cron import CronTrigger
-
-    for spec in app.registry.schedules.values():
-        scheduler.add_job(
-            spec.handler,
-            CronTrigger.from_crontab(spec.cron),
-            args=(app,),
-            id=spec.job_id,
-            max_instances=1,
-            coalesce=True,
-        )
-
-
 def _slack_plan(settings: Settings) -> tuple[str | None, str]:
     """What Slack would start as ("Slack (Socket Mode)", …), or None and why not."""
     import os
@@ -103,17 +88,16 @@ def _slack_plan(settings: Settings) -> tuple[str | None, str]:
 
 def run_everything(settings: Settings, _args: argparse.Namespace) -> int:
     """Start Slack (if configured and installed), the mail worker and the scheduler."""
-    from apscheduler.schedulers.background import BackgroundScheduler
+    from bot.scheduler import build_scheduler
 
     app = build_app(settings)
     stop = threading.Event()
     threads: list[threading.Thread] = []
-    scheduler = BackgroundScheduler(daemon=True)
+    scheduler = build_scheduler(app)
     worker: MailWorker | None = None
     try:
         if settings.mail.accounts:
             worker = make_worker(app)
-        _start_schedules(app, scheduler)
         scheduler.start()
         started: list[str] = ["scheduler"]
         if worker is not None:

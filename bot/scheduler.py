@@ -1,0 +1,80 @@
+"""The plugins' `@schedule` jobs on an APScheduler 3.x BackgroundScheduler.
+
+A job runs `handler(app)` on its cron line. The plugin gives the default line; config may set
+another and a time zone per job (`[dupes] digest_cron` / `digest_timezone` for the duplicate
+digest); a job without either runs on its plugin's line in UTC. `contactbot run` starts this
+scheduler, and `contactbot jobs list|run` reads the same triggers, so what `jobs list` shows is
+what `run` does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import zoneinfo
+from dataclasses import dataclass
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from bot.config import Settings
+from bot.registry import Registry, ScheduleSpec
+from bot.runtime import App
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEZONE = "UTC"
+
+
+@dataclass(frozen=True)
+class Timing:
+    """When a job runs: its cron line in a time zone."""
+
+    cron: str
+    timezone: str
+
+    def trigger(self) -> CronTrigger:
+        return CronTrigger.from_crontab(self.cron, timezone=zoneinfo.ZoneInfo(self.timezone))
+
+    def next_run(self, now: dt.datetime | None = None) -> dt.datetime | None:
+        """The next time the job fires after `now` (aware), in the job's time zone."""
+        now = now or dt.datetime.now(dt.UTC)
+        return self.trigger().get_next_fire_time(None, now)
+
+
+def configured_timings(settings: Settings) -> dict[str, tuple[str, str]]:
+    """Job id -> (cron, time zone) as the configuration sets them."""
+    return settings.dupes.schedules()
+
+
+def job_timing(spec: ScheduleSpec, settings: Settings) -> Timing:
+    cron, timezone = configured_timings(settings).get(spec.job_id, (spec.cron, DEFAULT_TIMEZONE))
+    return Timing(cron, timezone)
+
+
+def run_job(spec: ScheduleSpec, app: App) -> Any:
+    """Run one job now, logging what it reports (the scheduler logs its exceptions)."""
+    result = spec.handler(app)
+    log.info("job %s: %s", spec.job_id, result if result is not None else "done")
+    return result
+
+
+def build_scheduler(app: App, registry: Registry | None = None) -> BackgroundScheduler:
+    """A BackgroundScheduler (not started) with every scheduled job of the registry. A job is
+    never run twice at once in this process, and missed runs are coalesced into one; across
+    instances each job keeps its own lock (the digest's is in the database)."""
+    registry = registry or app.registry
+    scheduler = BackgroundScheduler(daemon=True, timezone=DEFAULT_TIMEZONE)
+    for spec in registry.schedules.values():
+        scheduler.add_job(
+            run_job,
+            job_timing(spec, app.settings).trigger(),
+            args=(spec, app),
+            id=spec.job_id,
+            name=spec.job_id,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=3600,
+        )
+    return scheduler
