@@ -371,6 +371,8 @@ def update_contact(session: Session, contact: Contact, fields: Mapping[str, str]
     refresh_search_text(contact)
     if result.changed:
         contact.modified_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    for hook in CHANGE_HOOKS:
+        hook(session, result)
     session.flush()
     return result
 
