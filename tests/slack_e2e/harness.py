@@ -37,7 +37,10 @@ APP_TOKEN = "xapp-1-contactbot-e2e"
 SIGNING_SECRET = "e2e-signing-secret-0123456789abcdef"
 API_APP_ID = "A0CONTACTBOT"
 START_SECONDS = 30.0
+#: Variables the app must not inherit from the test run: its own settings, and proxies (the
+#: tests reach nothing but 127.0.0.1).
 _CLEARED_PREFIXES = ("SLACK_", "CONTACTBOT_")
+_CLEARED_NAMES = {"http_proxy", "https_proxy", "all_proxy"}
 
 
 def free_port() -> int:
@@ -85,7 +88,11 @@ class SlackProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def environment(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(_CLEARED_PREFIXES)}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(_CLEARED_PREFIXES) and k.lower() not in _CLEARED_NAMES
+        }
         env.update(
             CONTACTBOT_CONFIG=str(self.config),
             CONTACTBOT_DATA_DIR=str(self.work / "data"),

@@ -187,8 +187,7 @@ def test_an_exception_becomes_an_apology_with_an_error_id_and_serving_goes_on(
     error_id = re.search(r"error ([0-9a-f]{8})", apology.text)
     assert error_id, apology.text
     app.wait_for_log(rf"error {error_id.group(1)} .*\n(.*\n)*.*expired_trigger_id")
-    assert "Type a name" not in run(sender, "help").text  # still serving
-    assert run(sender, 'new company "After The Error"').text.count("After The Error")
+    assert "After The Error" in run(sender, 'new company "After The Error"').text  # serving
 
 
 def test_a_rate_limited_reply_is_retried_and_arrives(sender: SlackSender) -> None:
