@@ -67,7 +67,8 @@ def write_config(path: Path, roles: Mapping[str, list[str]] | None = None) -> Pa
 
 
 class SlackProcess:
-    """`contactbot slack …` in a subprocess; its log (standard error) goes to `log_path`."""
+    """`contactbot slack …` in a subprocess; its log (standard error) goes to `log_path`, with
+    debug messages unless `verbose` is off (tests read the log; the benchmark does not)."""
 
     def __init__(
         self,
@@ -77,8 +78,10 @@ class SlackProcess:
         *,
         http: bool = True,
         roles: Mapping[str, list[str]] | None = None,
+        verbose: bool = True,
     ) -> None:
         self.work = work
+        self.verbose = verbose
         self.double = double
         self.database_url = database_url
         self.http = http
@@ -107,7 +110,7 @@ class SlackProcess:
         return env
 
     def start(self) -> SlackProcess:
-        args = [*contactbot_command(), "-v", "slack"]
+        args = [*contactbot_command(), *(["-v"] if self.verbose else []), "slack"]
         if self.http:
             args += ["--http", "--host", "127.0.0.1", "--port", str(self.port)]
         with self.log_path.open("wb") as log:
