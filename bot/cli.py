@@ -52,7 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     db_commands.add_parser("current", help="print the schema revision")
 
     importer = commands.add_parser("import", help="import records from CSV")
-    importer.add_argument("what", choices=["contacts"])
+    importer.add_argument(
+        "what", choices=["contacts", "customers", "vendors", "bank-accounts", "employees"]
+    )
     importer.add_argument("file", type=Path)
     importer.add_argument("--dry-run", action="store_true", help="only validate; write nothing")
 
@@ -85,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
 #: Subcommands that live in a module of their own, one per concern: each module has
 #: `add_parser(subparsers) -> ArgumentParser` and `run(settings, args) -> int`. Add a line here
 #: rather than growing this file.
-SUBCOMMAND_MODULES = ("bot.duplicates_cli", "bot.jobs_cli")
+SUBCOMMAND_MODULES = ("bot.duplicates_cli", "bot.relations_cli", "bot.jobs_cli")
 
 
 def _subcommand_modules() -> list[ModuleType]:
@@ -137,6 +139,10 @@ def _cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     from bot.progress import progress_bar
     from storage.csv_import import import_contacts
 
+    if args.what != "contacts":
+        from bot.relations_cli import import_command
+
+        return import_command(settings, args)
     app = build_app(settings)
     try:
         with progress_bar() as progress:
