@@ -48,6 +48,17 @@ def pair_line(owned: OwnedPair) -> str:
     )
 
 
+def pair_blocks(owned: OwnedPair, first_action: int) -> list[Block]:
+    """The pair's line and its two buttons (action ids `contactbot_run:<first_action>` and the
+    next one, unique within a message or view as long as callers count on)."""
+    elements = []
+    for offset, b in enumerate(pair_buttons(owned.pair, owned.pair.no_2)):
+        element = button(b.label, f"{ACTION_RUN}:{first_action + offset}", b.command, b.style)
+        if element is not None:
+            elements.append(element)
+    return [section(pair_line(owned)), {"type": "actions", "elements": elements}]
+
+
 def grouped(pairs: Sequence[OwnedPair]) -> list[tuple[tuple[Owner, ...], list[OwnedPair]]]:
     """Pairs per salesperson (or pair of salespeople), by code; those without one last."""
     groups: dict[tuple[Owner, ...], list[OwnedPair]] = {}
@@ -82,14 +93,8 @@ def digest_message(pairs: Sequence[OwnedPair]) -> dict[str, Any]:
         for owned in members:
             if room < 2:
                 break
-            blocks.append(section(pair_line(owned)))
-            elements = []
-            for b in pair_buttons(owned.pair, owned.pair.no_2):
-                buttons += 1
-                element = button(b.label, f"{ACTION_RUN}:{buttons}", b.command, b.style)
-                if element is not None:
-                    elements.append(element)
-            blocks.append({"type": "actions", "elements": elements})
+            blocks += pair_blocks(owned, buttons + 1)
+            buttons += 2
             room -= 2
             shown += 1
     rest = count - shown

@@ -1,9 +1,9 @@
-"""App Home: on `app_home_opened`, views.publish the user's recent contacts and the open
-duplicate warnings (an empty state until duplicate search exists)."""
+"""App Home: on `app_home_opened`, views.publish the user's recent contacts and their open
+duplicate pairs (those touching their salesperson's contacts, or all when they have none),
+each with Merge and Not a duplicate, the buttons the digest and `new` show."""
 
 from __future__ import annotations
 
-import importlib
 import logging
 from typing import Any
 
@@ -12,15 +12,21 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.dupes_digest_message import pair_blocks
 from bot.slack.actors import REFUSAL
 from bot.slack.blocks import ACTION_RUN, MAX_VIEW_BLOCKS, button, context, section
 from bot.slack.escape import escape_within
 from bot.slack.runner import SlackRunner
+from storage.duplicates.owned import OwnedPair, owned_pairs
 from storage.models import Contact
 
 log = logging.getLogger(__name__)
 
 RECENT = 10
+#: Open pairs shown with their buttons (two blocks each; a view holds 100 blocks).
+HOME_PAIRS = 20
+#: Action ids of the pairs' buttons start here, after the recent contacts' Show buttons.
+PAIR_ACTIONS_FROM = 100
 
 
 def recent_contacts(
@@ -33,24 +39,20 @@ def recent_contacts(
     return list(session.scalars(statement))
 
 
-def duplicate_warnings(session: Session) -> list[str] | None:
-    """Open duplicate warnings as lines; None while duplicate search (issue 5) is not there."""
+def duplicate_warnings(
+    session: Session, salesperson: str | None, limit: int = HOME_PAIRS
+) -> list[OwnedPair] | None:
+    """The open pairs the user should see, best first, one more than `limit` (so the view can
+    say there are more); None when they could not be read (the rest of Home still shows)."""
     try:
-        module = importlib.import_module("storage.duplicates")
-    except ImportError:
-        return None
-    reader = getattr(module, "open_warnings", None)
-    if reader is None:
-        return None
-    try:
-        return [str(line) for line in reader(session)]
+        return owned_pairs(session, salesperson=salesperson, limit=limit + 1)
     except Exception:
-        log.exception("reading duplicate warnings failed")
+        log.exception("reading duplicate pairs for App Home failed")
         return None
 
 
 def home_view(
-    contacts: list[Contact], warnings: list[str] | None, *, salesperson: str | None
+    contacts: list[Contact], warnings: list[OwnedPair] | None, *, salesperson: str | None
 ) -> dict[str, Any]:
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": "contactbot"}},
@@ -74,17 +76,22 @@ def home_view(
         if show is not None:
             block["accessory"] = show
         blocks.append(block)
-    blocks += [{"type": "divider"}, section("*Duplicate warnings*")]
+    whose = "Possible duplicates of your contacts" if salesperson else "Possible duplicates"
+    blocks += [{"type": "divider"}, section(f"*{whose}*")]
     if warnings is None:
-        blocks.append(context("Duplicate search is not set up yet; warnings will show here."))
+        blocks.append(
+            context("Duplicate pairs could not be read just now; `/contact dupes` lists them.")
+        )
     elif not warnings:
-        blocks.append(context("No open duplicate warnings."))
+        blocks.append(
+            context("No open duplicate pairs. New ones show here, with Merge and Not a duplicate.")
+        )
     else:
-        room = MAX_VIEW_BLOCKS - len(blocks) - 1
-        for line in warnings[:room]:
-            blocks.append(section(escape_within(line, 2900)))
+        room = min(HOME_PAIRS, (MAX_VIEW_BLOCKS - len(blocks) - 1) // 2)
+        for index, owned in enumerate(warnings[:room]):
+            blocks += pair_blocks(owned, PAIR_ACTIONS_FROM + 2 * index)
         if len(warnings) > room:
-            blocks.append(context(f"…and {len(warnings) - room} more."))
+            blocks.append(context("More open pairs: `/contact dupes` lists them all."))
     return {"type": "home", "blocks": blocks[:MAX_VIEW_BLOCKS]}
 
 
@@ -108,7 +115,7 @@ def register(bolt: BoltApp, runner: SlackRunner) -> None:
             salesperson = runner.actors.salesperson(user_id)
             with runner.app.store.transaction() as session:
                 contacts = recent_contacts(session, salesperson)
-                warnings = duplicate_warnings(session)
+                warnings = duplicate_warnings(session, salesperson)
                 view = home_view(contacts, warnings, salesperson=salesperson)
             client.views_publish(user_id=user_id, view=view)
         except Exception:
