@@ -216,6 +216,9 @@ def register(bolt: BoltApp, runner: SlackRunner) -> None:
         if not picked:
             ack(response_action="errors", errors={"contact": "Pick a contact."})
             return
+        if not runner.actors.roles(Where.from_body(body).user_id):  # roles changed meanwhile
+            ack(response_action="errors", errors={"contact": REFUSAL[:300]})
+            return
         if not description.strip():
             ack(response_action="errors", errors={"description": "Say what it was about."})
             return

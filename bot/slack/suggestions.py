@@ -2,7 +2,7 @@
 
 These answer within Slack's 3 seconds with the options themselves, so they read the database
 before the ack: one `find` (the trigram index, a few ms at a million contacts) or one small
-code-table query.
+code-table query. A user without a role (once roles are configured) gets no options.
 """
 
 from __future__ import annotations
@@ -66,6 +66,10 @@ def register(bolt: BoltApp, runner: SlackRunner) -> None:
     store = runner.app.store
 
     def answer(ack: Any, payload: dict[str, Any], build: Any) -> None:
+        user_id = (payload.get("user") or {}).get("id", "")
+        if not runner.actors.roles(user_id):
+            ack(options=[])  # a refused user learns nothing, not even a contact's name
+            return
         try:
             with store.transaction() as session:
                 options = build(session, payload.get("value") or "")

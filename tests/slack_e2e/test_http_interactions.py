@@ -144,7 +144,7 @@ def test_block_suggestion_answers_with_contact_options(sender: SlackSender) -> N
     outsider = sender.interaction(
         sender.block_suggestion("contact_search", "suggestion", user_id="U_OUTSIDER")
     )
-    assert outsider.response.status == 200
+    assert outsider.response.status == 200 and outsider.response.json() == {"options": []}
 
 
 def test_message_shortcut_opens_its_modal_and_logs_the_message(sender: SlackSender) -> None:
@@ -176,6 +176,19 @@ def test_message_shortcut_opens_its_modal_and_logs_the_message(sender: SlackSend
 
     empty = sender.interaction(sender.view_submission(opened.view, {})).response.json()
     assert empty == {"response_action": "errors", "errors": {"contact": "Pick a contact."}}
+    outsider = sender.view_submission(opened.view, values, user_id="U_OUTSIDER")
+    refused = sender.interaction(outsider).response.json()
+    assert refused["errors"]["contact"].startswith("Sorry, you do not have access")
+
+    sent = sender.interaction(
+        sender.message_action("contactbot_log_message", message, user_id="U_OUTSIDER")
+    )
+    assert REFUSAL.replace("&", "&amp;") in reply_to(sender.double, sent.response_url_id).text
+    assert not [
+        c
+        for c in sender.double.calls("views.open")
+        if c.body["trigger_id"] == sent.payload["trigger_id"]
+    ]
 
 
 def test_an_exception_becomes_an_apology_with_an_error_id_and_serving_goes_on(
