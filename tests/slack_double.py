@@ -55,14 +55,16 @@ class Call:
     headers: dict[str, str]  # lower-case names
     status: int  # what the double answered: 200, or 429 when rate limited
     target: str = ""  # the id of the response_url, for RESPONSE_URL calls
-    at: float = field(default_factory=time.monotonic)
+    at: float = field(default_factory=time.monotonic)  # when it arrived (time.monotonic)
+    answer: dict[str, Any] = field(default_factory=dict)  # what the double answered (JSON)
 
     @property
     def text(self) -> str:
-        """The message's text plus every text in its blocks, for assertions on what a user
-        would read."""
+        """The message's text plus every text in its blocks (or its view's), for assertions
+        on what a user would read."""
         parts = [str(self.body.get("text") or "")]
         parts.extend(_texts(self.body.get("blocks")))
+        parts.extend(_texts(self.body.get("view")))
         return "\n".join(p for p in parts if p)
 
     @property
@@ -421,14 +423,14 @@ def _handler_for(double: SlackDouble) -> type[BaseHTTPRequestHandler]:
             refusal = double._refusal(method)
             if refusal is not None:
                 status, extra, answer = refusal
-                double._record(Call(method, body, headers, status))
+                double._record(Call(method, body, headers, status, answer=answer))
                 self._send(status, extra, json.dumps(answer).encode(), "application/json")
                 return
             authed = headers.get("authorization", "").startswith("Bearer ") or bool(
                 body.get("token")
             )
             answer = double.answer(method, body, authed)
-            double._record(Call(method, body, headers, 200))
+            double._record(Call(method, body, headers, 200, answer=answer))
             self._send(200, {}, json.dumps(answer).encode(), "application/json")
 
         def _response_url(self, target: str, body: dict[str, Any], headers: dict[str, str]) -> None:

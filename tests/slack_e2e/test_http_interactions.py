@@ -5,6 +5,7 @@ the Web API double is checked against Slack's Block Kit limits."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -254,3 +255,58 @@ def test_the_largest_card_and_list_are_valid_block_kit(sender: SlackSender) -> N
     assert "Lengthy Person 29" in card.text or "more" in card.text
     lines = run(sender, "find lengthy person")
     assert len(lines.blocks) <= 50 and "Lengthy Person" in lines.text
+
+
+def test_set_without_pairs_opens_the_modal_first_and_fills_it_in(sender: SlackSender) -> None:
+    no = number_in(run(sender, 'new company "Edit Me B.V." city=Delft email=edit@me.example'))
+    sent = sender.command(f"set {no}")
+    opened = sender.double.wait_for(
+        "views.open", lambda c: c.body.get("trigger_id") == sent.payload["trigger_id"]
+    )
+    assert "Loading" in opened.text
+    updated = sender.double.wait_for(
+        "views.update", lambda c: f"Edit {no}" in c.view.get("title", {}).get("text", "")
+    )
+    check_view(updated.view)
+    answered = opened.answer["view"]
+    assert (updated.body["view_id"], updated.body["hash"]) == (answered["id"], answered["hash"])
+    filled = {b["block_id"]: b["element"].get("initial_value") for b in updated.view["blocks"]}
+    assert filled["name"] == "Edit Me B.V." and filled["city"] == "Delft"
+
+    values = text_values(name="Edit Me B.V.", city="Leiden", email="edit@me.example")
+    answer = sender.interaction(sender.view_submission(updated.view, values)).response
+    assert answer.status == 200 and answer.body == b""
+    saved = reply_to(sender.double, sent.response_url_id)
+    assert "Leiden" in saved.text
+
+
+def test_app_home_opened_publishes_a_home_view(app: SlackProcess, sender: SlackSender) -> None:
+    event = {
+        "token": "deprecated-verification-token",
+        "team_id": "T0CONTACT",
+        "api_app_id": "A0CONTACTBOT",
+        "type": "event_callback",
+        "event_id": "Ev0HOME0001",
+        "event_time": 1700000000,
+        "event": {
+            "type": "app_home_opened",
+            "user": "U_SALES",
+            "channel": "D0HOME",
+            "tab": "home",
+            "event_ts": "1700000000.000100",
+        },
+    }
+    answer = sender.post(json.dumps(event).encode(), "application/json")
+    assert answer.status == 200
+    published = sender.double.wait_for(
+        "views.publish", lambda c: c.body.get("user_id") == "U_SALES"
+    )
+    assert published.view["type"] == "home"
+    check_view(published.view)
+
+
+def test_url_verification_answers_the_challenge(sender: SlackSender) -> None:
+    body = json.dumps({"token": "t", "challenge": "c0ffee", "type": "url_verification"})
+    answer = sender.post(body.encode(), "application/json")
+    assert answer.status == 200 and answer.json() == {"challenge": "c0ffee"}
+    assert sender.post(body.encode(), "application/json", signed=False).status == 401
