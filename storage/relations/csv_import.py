@@ -36,7 +36,7 @@ from storage.errors import UserError
 from storage.models import RecordKind
 from storage.relations.kinds import spec
 from storage.relations.links import contact_for_record
-from storage.relations.records import RECORD_FIELDS, SHARED_FIELDS, create_record
+from storage.relations.records import RECORD_FIELDS, SHARED_FIELDS, create_record, record_series
 from storage.setup import get_setup
 
 
@@ -126,6 +126,9 @@ def import_records(
     failures: list[Failure] = []
     progress.stage(f"Importing {spec(kind).plural}", _count_rows(path))
     with store.session() as session, session.begin() as transaction:
+        # Takes the kind's series (on SQLite: the write lock) before the first savepoint: SQLite
+        # commits an outermost savepoint on release, which would undo the dry run's rollback.
+        record_series(session, kind)
         setup = get_setup(session)
         auto = bool(setup.auto_contact and setup.contact_series)
         for line, cells in _records(path):

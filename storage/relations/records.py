@@ -63,7 +63,7 @@ def field_value(record: object, name: str) -> str:
 # --- numbering ---------------------------------------------------------------------------
 
 
-def _series(session: Session, kind: RecordKind) -> NumberSeries:
+def record_series(session: Session, kind: RecordKind) -> NumberSeries:
     """The kind's series, made on first use (C00001, V00001, …) and locked for this
     transaction as the contact series is (storage.numbering)."""
     kind_spec = spec(kind)
@@ -86,7 +86,7 @@ def get_record(session: Session, kind: RecordKind, no: str) -> BusinessRecord | 
 
 def next_record_no(session: Session, kind: RecordKind) -> str:
     """The next free number of the kind's series, skipping numbers taken by hand or import."""
-    series = _series(session, kind)
+    series = record_series(session, kind)
     number = max(series.last_number + 1, series.start)
     while get_record(session, kind, format_number(series, number)) is not None:
         number += 1
