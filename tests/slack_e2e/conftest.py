@@ -48,8 +48,9 @@ def running_app(
     *,
     http: bool = True,
     roles: Mapping[str, list[str]] | None = None,
+    config: str = "",
 ) -> Iterator[SlackProcess]:
-    process = SlackProcess(work, double, database_url, http=http, roles=roles)
+    process = SlackProcess(work, double, database_url, http=http, roles=roles, config=config)
     try:
         yield process.start()
     finally:

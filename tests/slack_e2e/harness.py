@@ -57,12 +57,13 @@ def contactbot_command() -> list[str]:
     return [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())"]
 
 
-def write_config(path: Path, roles: Mapping[str, list[str]] | None = None) -> Path:
+def write_config(path: Path, roles: Mapping[str, list[str]] | None = None, extra: str = "") -> Path:
+    """A config file with `[roles]` (when given) and `extra` TOML."""
     lines = []
     if roles:
         lines.append("[roles]")
         lines.extend(f"{name} = {json.dumps(ids)}" for name, ids in roles.items())
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.write_text("\n".join([*lines, extra]) + "\n", encoding="utf-8")
     return path
 
 
@@ -78,6 +79,7 @@ class SlackProcess:
         *,
         http: bool = True,
         roles: Mapping[str, list[str]] | None = None,
+        config: str = "",
         verbose: bool = True,
     ) -> None:
         self.work = work
@@ -86,7 +88,7 @@ class SlackProcess:
         self.database_url = database_url
         self.http = http
         self.port = free_port() if http else 0
-        self.config = write_config(work / "config.toml", roles)
+        self.config = write_config(work / "config.toml", roles, config)
         self.log_path = work / "contactbot.log"
         self.process: subprocess.Popen[bytes] | None = None
 

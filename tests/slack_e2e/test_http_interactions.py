@@ -18,7 +18,13 @@ from tests.slack_e2e.conftest import database, running_app
 from tests.slack_e2e.harness import SlackProcess, SlackSender, selected, text_values
 from tests.slack_unit.helpers import check_blocks, check_view, mrkdwn_text
 
-ROLES = {"sales": ["U_SALES"], "admin": ["U_ADMIN"]}
+ROLES = {"sales": ["U_SALES", "S0SALESTEAM"], "admin": ["U_ADMIN"]}
+#: A salesperson whose Slack user is found by the profile email users.info gives.
+CONFIG = """
+[codes.salespeople.SAM]
+name = "Sam Sales"
+email = "sam@sales.example"
+"""
 
 
 @pytest.fixture(scope="module")
@@ -26,9 +32,11 @@ def app(
     tmp_path_factory: pytest.TempPathFactory, module_double: SlackDouble
 ) -> Iterator[SlackProcess]:
     work = tmp_path_factory.mktemp("slack-http-interactions")
+    module_double.groups["S0SALESTEAM"] = ["U_TEAMMATE"]
+    module_double.users["U_SALES"] = {"real_name": "Sam Sales", "email": "Sam@Sales.example"}
     with (
         database("sqlite", work, None) as url,
-        running_app(work, module_double, url, roles=ROLES) as process,
+        running_app(work, module_double, url, roles=ROLES, config=CONFIG) as process,
     ):
         yield process
 
@@ -310,3 +318,17 @@ def test_url_verification_answers_the_challenge(sender: SlackSender) -> None:
     answer = sender.post(body.encode(), "application/json")
     assert answer.status == 200 and answer.json() == {"challenge": "c0ffee"}
     assert sender.post(body.encode(), "application/json", signed=False).status == 401
+
+
+def test_roles_come_from_user_groups_and_the_salesperson_from_the_profile_email(
+    sender: SlackSender,
+) -> None:
+    assert "Sorry, you do not have access" in run(sender, "find x", user_id="U_NOBODY").text
+    teammate = run(sender, 'new company "Teammate Trading"', user_id="U_TEAMMATE")
+    assert "Teammate Trading" in teammate.text
+    listed = sender.double.wait_for("usergroups.users.list")
+    assert listed.body["usergroup"] == "S0SALESTEAM"
+    sams = run(sender, 'new company "Sams Own Shop"', user_id="U_SALES")
+    context = next(b for b in sams.blocks if b["type"] == "context")
+    assert "salesperson SAM" in context["elements"][0]["text"]
+    assert sender.double.wait_for("users.info", lambda c: c.body["user"] == "U_SALES")
