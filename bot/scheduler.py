@@ -18,7 +18,7 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.registry import Registry, ScheduleSpec
 from bot.runtime import App
 
@@ -60,6 +60,17 @@ def run_job(spec: ScheduleSpec, app: App) -> Any:
     return result
 
 
+def _run_scheduled(spec: ScheduleSpec, app: App) -> None:
+    """A job's run on the schedule: a setting to fix is logged as its one-line message (it
+    names the key), anything else with its traceback; the scheduler goes on either way."""
+    try:
+        run_job(spec, app)
+    except ConfigError as error:
+        log.error("job %s not run: %s", spec.job_id, error)
+    except Exception:
+        log.exception("job %s failed", spec.job_id)
+
+
 def build_scheduler(app: App, registry: Registry | None = None) -> BackgroundScheduler:
     """A BackgroundScheduler (not started) with every scheduled job of the registry. A job is
     never run twice at once in this process, and missed runs are coalesced into one; across
@@ -68,7 +79,7 @@ def build_scheduler(app: App, registry: Registry | None = None) -> BackgroundSch
     scheduler = BackgroundScheduler(daemon=True, timezone=DEFAULT_TIMEZONE)
     for spec in registry.schedules.values():
         scheduler.add_job(
-            run_job,
+            _run_scheduled,
             job_timing(spec, app.settings).trigger(),
             args=(spec, app),
             id=spec.job_id,

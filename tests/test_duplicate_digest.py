@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -420,3 +421,20 @@ def test_bad_dupes_config_is_refused_naming_the_key(
     with pytest.raises(ConfigError) as refused:
         load_settings(path, env={})
     assert str(refused.value).startswith(message)
+
+
+def test_a_scheduled_run_logs_the_setting_to_fix(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = build_app(settings, build_registry())  # no [dupes] digest_channel
+    try:
+        job = build_scheduler(app).get_job(DIGEST_JOB_ID)
+        assert job is not None
+        with caplog.at_level(logging.ERROR, logger="bot.scheduler"):
+            job.func(*job.args)  # what the scheduler calls: it must not raise
+        assert [r.getMessage() for r in caplog.records] == [
+            "job duplicate_digest not run: dupes.digest_channel: not set; the duplicate digest "
+            'needs a channel, like "C0123ABCD".'
+        ]
+    finally:
+        app.close()
