@@ -170,6 +170,15 @@ def report_path(path: Path) -> Path:
 
 def read_header(path: Path) -> tuple[str, ...]:
     """The columns of the file, refused as a whole when one is not a contact field."""
+    header = read_columns(path, CSV_COLUMNS)
+    if not {"name", "first_name", "surname"} & set(header):
+        raise UserError(f"{path}: the header needs a `name` column (or first_name and surname).")
+    return header
+
+
+def read_columns(path: Path, columns: Sequence[str]) -> tuple[str, ...]:
+    """The header row in lower case, refused as a whole when a column is blank, repeated or
+    not one of `columns` (the import of business records reads its header with this too)."""
     if not path.is_file():
         raise UserError(f"No file {path}.")
     with _open(path) as handle:
@@ -180,19 +189,17 @@ def read_header(path: Path) -> tuple[str, ...]:
     if not row or not any(cell.strip() for cell in row):
         raise UserError(
             f"{path} has no header row. The first row names the columns, "
-            f"like: {','.join(CSV_COLUMNS[:4])},…"
+            f"like: {','.join(columns[:4])},…"
         )
     header = tuple(cell.strip().lower() for cell in row)
-    valid = ", ".join(CSV_COLUMNS)
+    valid = ", ".join(columns)
     for position, name in enumerate(header, start=1):
         if not name:
             raise UserError(f"{path}: column {position} of the header has no name.")
-        if name not in CSV_COLUMNS:
+        if name not in columns:
             raise UserError(f"{path}: unknown column `{name}` in the header. Valid: {valid}.")
         if header.count(name) > 1:
             raise UserError(f"{path}: the column `{name}` appears twice in the header.")
-    if not {"name", "first_name", "surname"} & set(header):
-        raise UserError(f"{path}: the header needs a `name` column (or first_name and surname).")
     return header
 
 

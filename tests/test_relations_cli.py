@@ -170,7 +170,7 @@ def test_a_dry_run_and_a_bad_header_write_nothing(
     path.write_text("name,currency\nEva,EUR\n", encoding="utf-8")
     status, _, err = cli("import", "employees", str(path), capsys=capsys)
     assert status == 2
-    assert err.startswith(f"contactbot: {path}: unknown column `currency` for employees.")
+    assert err.startswith(f"contactbot: {path}: unknown column `currency` in the header.")
     assert "Traceback" not in err
 
 

@@ -15,7 +15,6 @@ than the contact import's bulk writer.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,9 +25,9 @@ from storage.csv_import import (
     NoProgress,
     Progress,
     _count_rows,
-    _open,
     _records,
     _write_report,
+    read_columns,
 )
 from storage.database import Store
 from storage.duplicates import check_new_contact
@@ -68,29 +67,8 @@ class RecordImportResult:
 
 def read_record_header(path: Path, kind: RecordKind) -> tuple[str, ...]:
     """The file's columns, refused as a whole when one is not a field of the kind."""
-    if not path.is_file():
-        raise UserError(f"No file {path}.")
-    with _open(path) as handle:
-        try:
-            row = next(csv.reader(handle), None)
-        except (csv.Error, UnicodeDecodeError) as error:
-            raise UserError(f"{path}: the header row cannot be read ({error}).") from None
     columns = ("no", *(RECORD_FIELDS if spec(kind).has_currency else SHARED_FIELDS))
-    if not row or not any(cell.strip() for cell in row):
-        raise UserError(
-            f"{path} has no header row. The first row names the columns, like: no,name,city,…"
-        )
-    header = tuple(cell.strip().lower() for cell in row)
-    for position, name in enumerate(header, start=1):
-        if not name:
-            raise UserError(f"{path}: column {position} of the header has no name.")
-        if name not in columns:
-            raise UserError(
-                f"{path}: unknown column `{name}` for {spec(kind).plural}. "
-                f"Valid: {', '.join(columns)}."
-            )
-        if header.count(name) > 1:
-            raise UserError(f"{path}: the column `{name}` appears twice in the header.")
+    header = read_columns(path, columns)
     if "name" not in header:
         raise UserError(f"{path}: the header needs a `name` column.")
     return header
