@@ -4,9 +4,10 @@ a couple of seconds) on a database of the module's choosing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,15 +43,10 @@ def database(backend: str, work: Path, postgres_server: PostgresServer | None) -
 
 @contextmanager
 def running_app(
-    work: Path,
-    double: SlackDouble,
-    database_url: str,
-    *,
-    http: bool = True,
-    roles: Mapping[str, list[str]] | None = None,
-    config: str = "",
+    work: Path, double: SlackDouble, database_url: str, **options: Any
 ) -> Iterator[SlackProcess]:
-    process = SlackProcess(work, double, database_url, http=http, roles=roles, config=config)
+    """SlackProcess(work, double, database_url, **options), started, stopped afterwards."""
+    process = SlackProcess(work, double, database_url, **options)
     try:
         yield process.start()
     finally:

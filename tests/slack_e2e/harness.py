@@ -199,7 +199,9 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
-def signed_headers(body: bytes, *, timestamp: int | None = None, secret: str = SIGNING_SECRET):
+def signed_headers(
+    body: bytes, *, timestamp: int | None = None, secret: str = SIGNING_SECRET
+) -> dict[str, str]:
     stamp = str(int(time.time()) if timestamp is None else timestamp)
     return {
         "X-Slack-Request-Timestamp": stamp,
@@ -217,6 +219,18 @@ def trigger_id() -> str:
 def user(user_id: str) -> dict[str, str]:
     name = user_id.lower()
     return {"id": user_id, "username": name, "name": name, "team_id": TEAM_ID}
+
+
+def interactive(kind: str, user_id: str, **fields: Any) -> dict[str, Any]:
+    """An interactivity payload of `kind`: the fields every one carries, then `fields`."""
+    return {
+        "type": kind,
+        "team": {"id": TEAM_ID, "domain": "contactbot-test"},
+        "user": user(user_id),
+        "api_app_id": API_APP_ID,
+        "token": "deprecated-verification-token",
+        **fields,
+    }
 
 
 @dataclass(frozen=True)
@@ -307,59 +321,48 @@ class SlackSender:
         for key in ("value", "selected_option", "text"):
             if key in action:
                 clicked[key] = action[key]
-        return {
-            "type": "block_actions",
-            "team": {"id": TEAM_ID, "domain": "contactbot-test"},
-            "user": user(user_id),
-            "api_app_id": API_APP_ID,
-            "token": "deprecated-verification-token",
-            "container": {
-                "type": "message",
-                "message_ts": "1700000000.000100",
-                "channel_id": channel,
-                "is_ephemeral": True,
-            },
-            "trigger_id": trigger_id(),
-            "channel": {"id": channel, "name": "sales"},
-            "response_url": self.double.response_url(),
-            "actions": [clicked],
+        container = {
+            "type": "message",
+            "message_ts": "1700000000.000100",
+            "channel_id": channel,
+            "is_ephemeral": True,
         }
+        return interactive(
+            "block_actions",
+            user_id,
+            container=container,
+            trigger_id=trigger_id(),
+            channel={"id": channel, "name": "sales"},
+            response_url=self.double.response_url(),
+            actions=[clicked],
+        )
 
     def view_submission(
         self, view: Mapping[str, Any], values: Mapping[str, Any], *, user_id: str = "U_SALES"
     ) -> dict[str, Any]:
         """Submitting `view` (as views.open received it) with state `values`."""
-        return {
-            "type": "view_submission",
-            "team": {"id": TEAM_ID, "domain": "contactbot-test"},
-            "user": user(user_id),
-            "api_app_id": API_APP_ID,
-            "token": "deprecated-verification-token",
-            "trigger_id": trigger_id(),
-            "view": {
-                **view,
-                "id": view.get("id", "V0TEST"),
-                "state": {"values": dict(values)},
-                "hash": "1700000000.abcdef",
-            },
-            "response_urls": [],
+        submitted = {
+            **view,
+            "id": view.get("id", "V0TEST"),
+            "state": {"values": dict(values)},
+            "hash": "1700000000.abcdef",
         }
+        return interactive(
+            "view_submission", user_id, trigger_id=trigger_id(), view=submitted, response_urls=[]
+        )
 
     def block_suggestion(
         self, action_id: str, value: str, *, block_id: str = "", user_id: str = "U_SALES"
     ) -> dict[str, Any]:
-        return {
-            "type": "block_suggestion",
-            "user": user(user_id),
-            "container": {"type": "view", "view_id": "V0TEST"},
-            "api_app_id": API_APP_ID,
-            "token": "deprecated-verification-token",
-            "action_id": action_id,
-            "block_id": block_id or action_id,
-            "value": value,
-            "team": {"id": TEAM_ID, "domain": "contactbot-test"},
-            "view": {"id": "V0TEST", "type": "modal", "callback_id": "x"},
-        }
+        return interactive(
+            "block_suggestion",
+            user_id,
+            container={"type": "view", "view_id": "V0TEST"},
+            action_id=action_id,
+            block_id=block_id or action_id,
+            value=value,
+            view={"id": "V0TEST", "type": "modal", "callback_id": "x"},
+        )
 
     def message_action(
         self,
@@ -369,19 +372,16 @@ class SlackSender:
         user_id: str = "U_SALES",
         channel: str = "C_SALES",
     ) -> dict[str, Any]:
-        return {
-            "type": "message_action",
-            "callback_id": callback_id,
-            "trigger_id": trigger_id(),
-            "message_ts": message["ts"],
-            "response_url": self.double.response_url(),
-            "team": {"id": TEAM_ID, "domain": "contactbot-test"},
-            "channel": {"id": channel, "name": "sales"},
-            "user": user(user_id),
-            "api_app_id": API_APP_ID,
-            "token": "deprecated-verification-token",
-            "message": {"type": "message", **message},
-        }
+        return interactive(
+            "message_action",
+            user_id,
+            callback_id=callback_id,
+            trigger_id=trigger_id(),
+            message_ts=message["ts"],
+            response_url=self.double.response_url(),
+            channel={"id": channel, "name": "sales"},
+            message={"type": "message", **message},
+        )
 
 
 def text_values(**fields: str) -> dict[str, Any]:
@@ -392,7 +392,10 @@ def text_values(**fields: str) -> dict[str, Any]:
     }
 
 
-def selected(block_id: str, action_id: str, value: str, kind: str = "radio_buttons"):
+def selected(
+    block_id: str, action_id: str, value: str, kind: str = "radio_buttons"
+) -> dict[str, Any]:
+    """view.state.values for one picked option (radio buttons, a select)."""
     return {
         block_id: {
             action_id: {
