@@ -9,6 +9,7 @@ from bot.reply import Reply, Table
 from plugins.contact_card import contact_card
 from plugins.duplicates import with_duplicate_warnings
 from storage.contacts import (
+    ChangeResult,
     change_type,
     contacts_to_delete,
     create_contact,
@@ -93,6 +94,19 @@ def show(ctx: Context) -> Reply:
     return Reply(cards=(card,), shareable=True)
 
 
+def changes_text(result: ChangeResult) -> str:
+    """What a contact's change moved on, for a reply: persons by inheritance, linked records
+    by sync (empty when nothing moved)."""
+    text = ""
+    if result.pushed:
+        pushed = "; ".join(f"{no} ({', '.join(names)})" for no, names in result.pushed.items())
+        text += f" Persons updated too: {pushed}."
+    if result.synced:
+        synced = "; ".join(f"{rec} ({', '.join(names)})" for rec, names in result.synced.items())
+        text += f" Linked records updated too: {synced}."
+    return text
+
+
 @command("set", usage="set <no> field=value …")
 def set_fields(ctx: Context) -> Reply:
     """Change fields of a contact: `set CT000001 city=Rotterdam phone="+31 10 555 0100"`.
@@ -107,12 +121,7 @@ def set_fields(ctx: Context) -> Reply:
         text = f"{contact.no} already had those values; nothing changed."
     else:
         text = f"Changed {contact.no}: {', '.join(result.changed)}."
-    if result.pushed:
-        pushed = "; ".join(f"{no} ({', '.join(names)})" for no, names in result.pushed.items())
-        text += f" Persons updated too: {pushed}."
-    if result.synced:
-        synced = "; ".join(f"{rec} ({', '.join(names)})" for rec, names in result.synced.items())
-        text += f" Linked records updated too: {synced}."
+    text += changes_text(result)
     reply = Reply(text=text, cards=(contact_card(contact),))
     if not result.changed:
         return reply

@@ -10,6 +10,7 @@ from bot.dispatcher import YES_FLAG, Context
 from bot.inputs import ADMIN
 from bot.registry import command
 from bot.reply import Card, Confirmation, Field, Reply, Table
+from plugins.contacts import changes_text
 from plugins.duplicates import with_duplicate_warnings
 from storage.contacts import ChangeResult, get_by_no, resolve_contact
 from storage.errors import NotFound, UserError
@@ -79,17 +80,7 @@ def _fields_text(names: list[str]) -> str:
 
 
 def _changes_text(change: ChangeResult | None) -> str:
-    """What a contact change moved on: persons by inheritance, other linked records."""
-    if change is None:
-        return ""
-    text = ""
-    if change.pushed:
-        pushed = "; ".join(f"{no} ({', '.join(names)})" for no, names in change.pushed.items())
-        text += f" Persons updated too: {pushed}."
-    if change.synced:
-        synced = "; ".join(f"{rec} ({', '.join(names)})" for rec, names in change.synced.items())
-        text += f" Linked records updated too: {synced}."
-    return text
+    return changes_text(change) if change is not None else ""
 
 
 # --- record cards ------------------------------------------------------------------------
