@@ -205,6 +205,12 @@ def test_a_linked_person_is_kept_independent(rbot: ChatBot) -> None:
         "relations belong to the company. Use CT000001 instead."
     )
     assert contact(rbot, "CT000002")["company_id"] is None  # rolled back
+    rbot.ok("unlink CT000002 employee")
+    rbot.ok("codes relations add PROSP description=Prospect")
+    rbot.ok("relation CT000002 add PROSP")
+    assert "business relations belong to the company" in rbot.fails("set CT000002 company=CT000001")
+    rbot.ok("relation CT000002 remove PROSP")
+    assert "Changed CT000002: company" in rbot.ok("set CT000002 company=CT000001")
 
 
 # --- uniqueness and bad input ------------------------------------------------------------
@@ -390,7 +396,6 @@ def test_a_company_with_business_relations_stays_a_company(rbot: ChatBot) -> Non
 
 
 def test_a_new_record_gets_a_contact_unless_the_setup_says_no(rbot: ChatBot) -> None:
-    rbot.ok("setup default_territory=")
     text = rbot.ok('customer new "Initech" city=Austin email=info@initech.example')
     assert text.startswith("Created customer C00001: Initech. Contact CT000001 made and linked")
     initech = contact(rbot, "CT000001")

@@ -211,9 +211,8 @@ def sync_from_contact(session: Session, result: ChangeResult) -> None:
     """The change hook of update_contact: a linked contact's change reaches its records."""
     contact = result.contact
     links = links_of(session, contact)
-    if not links:
-        return
-    check_linkable(contact)  # `set <person> company=…` on a linked person is refused
+    if links or codes_of(session, contact):
+        check_linkable(contact)  # `set <person> company=…` on a linked person is refused
     for link in links:
         changed = copy_to_record(contact, link.record)
         if changed:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -133,8 +133,9 @@ def records_with_no(session: Session, no: str) -> list[BusinessRecord]:
 # --- fields ------------------------------------------------------------------------------
 
 
-def check_field_names(kind: RecordKind, names: object) -> None:
-    for name in names:  # type: ignore[attr-defined]
+def check_field_names(kind: RecordKind, names: Iterable[str]) -> None:
+    """Refuse a field a record of `kind` does not have, naming those it has."""
+    for name in names:
         if name not in RECORD_FIELDS:
             raise UserError(
                 f"Unknown field `{name}` for a {spec(kind).label}. Fields: "
