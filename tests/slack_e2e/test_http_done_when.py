@@ -10,13 +10,21 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from urllib.parse import urlencode
 
 import pytest
 
 from tests.conftest import PostgresServer
 from tests.slack_double import RESPONSE_URL, Call, SlackDouble
 from tests.slack_e2e.conftest import database, running_app
-from tests.slack_e2e.harness import SlackProcess, SlackSender, contactbot_command, get
+from tests.slack_e2e.harness import (
+    SlackProcess,
+    SlackSender,
+    contactbot_command,
+    get,
+    request,
+    signed_headers,
+)
 from tests.slack_unit.helpers import check_blocks, check_view
 
 
@@ -33,6 +41,9 @@ def app(
         running_app(work, module_double, url) as process,
     ):
         yield process
+
+
+FORM = "application/x-www-form-urlencoded"
 
 
 def reply_to(double: SlackDouble, sent_id: str, timeout: float = 10.0) -> Call:
@@ -74,12 +85,11 @@ def test_unsigned_stale_and_forged_requests_get_401_and_run_nothing(
     assert sender.resend(payload, signed=False).response.status == 401
     stale = int(time.time()) - 6 * 60
     assert sender.resend(payload, timestamp=stale).response.status == 401
-    forged = sender.post(
-        b"command=%2Fcontact&text=new+company+Forged",
-        "application/x-www-form-urlencoded",
-        signed=False,
-    )
-    assert forged.status == 401
+    body = urlencode(payload).encode()
+    forged = {**signed_headers(body, secret="not-the-signing-secret"), "Content-Type": FORM}
+    assert request(app.port, "POST", "/slack/events", body, forged).status == 401
+    tampered = {**signed_headers(body), "Content-Type": FORM}
+    assert request(app.port, "POST", "/slack/events", body + b"x", tampered).status == 401
     # A 401 is answered before any listener runs: nothing is pending, nothing was created.
     found = reply_to(app.double, sender.command("find unsigned").response_url_id)
     assert "Unsigned Ltd" not in found.text
