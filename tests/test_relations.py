@@ -12,8 +12,6 @@ import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-import plugins.duplicates
-import plugins.relations
 from bot.config import Settings
 from bot.registry import build_registry
 from bot.runtime import build_app
@@ -35,12 +33,9 @@ ACME = (
 
 @pytest.fixture
 def rbot(settings: Settings) -> Iterator[ChatBot]:
-    """The installed plugins plus relations and duplicates (as their entry points add them)."""
-    registry = build_registry()
-    for name, module in (("duplicates", plugins.duplicates), ("relations", plugins.relations)):
-        if name not in registry.plugins:
-            registry.add_plugin(module, name)
-    app = build_app(settings, registry)
+    """The installed plugins (relations and duplicates among them, through their entry points),
+    with a country and a salesperson to use."""
+    app = build_app(settings, build_registry())
     bot = ChatBot(app)
     bot.ok("codes countries add NL name=Netherlands")
     bot.ok("codes salespeople add SAM name=Sam")
