@@ -54,6 +54,12 @@ class Store:
     """The database behind contactbot: an engine, a session factory and the schema version."""
 
     def __init__(self, url: str) -> None:
+        # Duplicate keys and business relations join the contact's own rules (delete, change,
+        # type change, merge) through hook lists that importing them fills: import them here so
+        # that those rules hold on every open store, whichever plugins are enabled.
+        import storage.duplicates
+        import storage.relations  # noqa: F401
+
         self.url = url
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)

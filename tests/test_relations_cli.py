@@ -204,3 +204,33 @@ def test_contacts_from_a_filter_reports_possible_duplicates(
     assert _state(database_url)[1] == [("CT000002", "C00010"), ("CT000003", "C00001")]
     status, _, err = cli("contacts", "from", "customers", "--filter", "colour=red", capsys=capsys)
     assert status == 2 and err.startswith("contactbot: Cannot filter on `colour`.")
+
+
+def test_sync_holds_when_the_relations_plugin_is_not_enabled(tmp_path: Path) -> None:
+    """The sync is a rule of the store, not of a plugin: a `set` from an instance that enables
+    only the contact commands still reaches the linked customer (a fresh process, so nothing
+    was imported by the test run first)."""
+    from tests.test_shell_cli import Cli
+
+    cli = Cli(tmp_path)
+    created = cli.run(
+        "shell",
+        stdin='new company "Acme Holding B.V." phone="+31 20 555 0100"\n'
+        "create-as CT000001 customer\n",
+    )
+    assert created.returncode == 0, created.stdout + created.stderr
+    narrow = tmp_path / "narrow.toml"
+    narrow.write_text('[plugins]\nenabled = ["help", "contacts"]\n')
+    changed = cli.run(
+        "--config", str(narrow), "shell", "-c", 'set CT000001 phone="+31 20 555 0199"'
+    )
+    assert changed.returncode == 0, changed.stdout + changed.stderr
+    unknown = cli.run("--config", str(narrow), "shell", "-c", "related CT000001")
+    assert unknown.returncode == 1 and "Unknown command `related`" in unknown.stdout
+    store = Store(cli.database_url)
+    try:
+        with store.transaction() as session:
+            customer = session.scalars(select(BusinessRecord)).one()
+            assert (customer.kind, customer.phone) == ("customer", "+31 20 555 0199")
+    finally:
+        store.dispose()
