@@ -8,6 +8,7 @@ does (`not_authed`), and answers anything else with `unknown_method`.
 
     double = SlackDouble().start()            # or the `slack_double` fixture
     double.rate_limit("chat.postMessage", times=1)   # the next call gets 429 + Retry-After
+    double.server_error("chat.postMessage")          # the next call gets 503
     double.fail("views.open", "expired_trigger_id")  # the next call gets ok: false
     url = double.response_url()              # POSTs to it are recorded as "response_url"
     call = double.wait_for("chat.postEphemeral", lambda c: "CT000001" in c.text)
@@ -53,7 +54,7 @@ class Call:
     method: str  # "chat.postMessage", or RESPONSE_URL for a POST to a response_url
     body: dict[str, Any]  # query string, form or JSON body, JSON-valued form fields decoded
     headers: dict[str, str]  # lower-case names
-    status: int  # what the double answered: 200, or 429 when rate limited
+    status: int  # what the double answered: 200, 429 when rate limited, 5xx when told to
     target: str = ""  # the id of the response_url, for RESPONSE_URL calls
     at: float = field(default_factory=time.monotonic)  # when it arrived (time.monotonic)
     answer: dict[str, Any] = field(default_factory=dict)  # what the double answered (JSON)
@@ -103,6 +104,7 @@ class SlackDouble:
         self._changed = threading.Condition()
         self._rate_limits: dict[str, list[int]] = {}  # method -> [times left, retry after]
         self._failures: dict[str, list[Any]] = {}  # method -> [times left, error]
+        self._server_errors: dict[str, list[int]] = {}  # method -> [times left, status]
         self._ts = itertools.count(1)
         #: users.info answers: user id -> {"name", "real_name", "email"}; others get a profile
         #: without an email.
@@ -150,6 +152,7 @@ class SlackDouble:
             self._calls.clear()
             self._rate_limits.clear()
             self._failures.clear()
+            self._server_errors.clear()
             self.users.clear()
             self.groups.clear()
 
@@ -159,6 +162,12 @@ class SlackDouble:
         """The next `times` calls of `method` get 429 with `Retry-After: retry_after`."""
         with self._changed:
             self._rate_limits[method] = [times, retry_after]
+
+    def server_error(self, method: str, times: int = 1, status: int = 503) -> None:
+        """The next `times` calls of `method` get HTTP `status` (a 5xx, as Slack's edge gives
+        on a bad day)."""
+        with self._changed:
+            self._server_errors[method] = [times, status]
 
     def fail(self, method: str, error: str, times: int = 1) -> None:
         """The next `times` calls of `method` get `{"ok": false, "error": error}` (a
@@ -179,7 +188,7 @@ class SlackDouble:
         predicate: Predicate | None = None,
         timeout: float = 10.0,
     ) -> Call:
-        """The first answered (non-429) call of `method` (or any of several) that `predicate`
+        """The first answered (HTTP 200) call of `method` (or any of several) that `predicate`
         accepts, waiting up to `timeout` seconds for it; AssertionError with what did arrive
         when none does."""
         methods = (method,) if isinstance(method, str) else method
@@ -219,6 +228,10 @@ class SlackDouble:
             if limit and limit[0] > 0:
                 limit[0] -= 1
                 return 429, {"Retry-After": str(limit[1])}, {"ok": False, "error": "ratelimited"}
+            broken = self._server_errors.get(method)
+            if broken and broken[0] > 0:
+                broken[0] -= 1
+                return broken[1], {}, {"ok": False, "error": "internal_error"}
             failure = self._failures.get(method)
             if failure and failure[0] > 0:
                 failure[0] -= 1
@@ -435,9 +448,9 @@ def _handler_for(double: SlackDouble) -> type[BaseHTTPRequestHandler]:
 
         def _response_url(self, target: str, body: dict[str, Any], headers: dict[str, str]) -> None:
             refusal = double._refusal(RESPONSE_URL)
-            if refusal is not None:  # 429, or a failure as Slack gives it: 404 expired_url
+            if refusal is not None:  # 429, 5xx, or a failure as Slack gives it: 404 expired_url
                 status, extra, answer = refusal
-                status = status if status == 429 else 404
+                status = status if status != 200 else 404
                 double._record(Call(RESPONSE_URL, body, headers, status, target))
                 self._send(status, extra, str(answer["error"]).encode(), "text/plain")
                 return

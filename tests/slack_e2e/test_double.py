@@ -4,6 +4,7 @@ trust what it records (and the 429 it gives on demand is one the real retry hand
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 from slack_sdk import WebClient
@@ -11,6 +12,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import RateLimitErrorRetryHandler
 from slack_sdk.webhook import WebhookClient
 
+from bot.config import Settings, SlackSettings
+from bot.slack.client import make_web_client, make_webhook_client
 from tests.slack_double import BOT_USER_ID, RESPONSE_URL, SlackDouble
 
 
@@ -88,3 +91,18 @@ def test_wait_for_fails_with_what_arrived_and_assert_never_passes_quietly(
     slack_double.assert_never("views.open", within=0.1)
     with pytest.raises(AssertionError, match="unexpected"):
         slack_double.assert_never("chat.postMessage", within=0.1)
+
+
+def test_server_errors_on_demand_are_retried_by_contactbots_client(
+    slack_double: SlackDouble,
+) -> None:
+    slack = SlackSettings(api_url=slack_double.url)
+    settings = Settings(data_dir=Path("."), database_url="sqlite://", slack=slack)
+    slack_double.server_error("chat.postMessage", times=1, status=502)
+    client = make_web_client(settings, "xoxb-test")
+    assert client.chat_postMessage(channel="C1", text="after a 502")["ok"]
+    assert [c.status for c in slack_double.calls("chat.postMessage")] == [502, 200]
+    slack_double.server_error(RESPONSE_URL, times=1)
+    answer = make_webhook_client(slack_double.response_url("r1")).send(text="after a 503")
+    assert answer.status_code == 200
+    assert [c.status for c in slack_double.calls(RESPONSE_URL)] == [503, 200]

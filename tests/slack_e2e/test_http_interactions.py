@@ -212,13 +212,19 @@ def test_an_exception_becomes_an_apology_with_an_error_id_and_serving_goes_on(
     assert "After The Error" in run(sender, 'new company "After The Error"').text  # serving
 
 
-def test_a_rate_limited_reply_is_retried_and_arrives(sender: SlackSender) -> None:
+def test_a_rate_limited_or_failed_reply_is_retried_and_arrives(sender: SlackSender) -> None:
     sender.double.rate_limit(RESPONSE_URL, times=1, retry_after=0)
     sent = sender.command('new company "Rate Limited Retail"')
     reply = reply_to(sender.double, sent.response_url_id)
     assert "Rate Limited Retail" in reply.text
     statuses = [c.status for c in sender.double.calls(RESPONSE_URL) if c.target == reply.target]
     assert statuses == [429, 200]
+    sender.double.server_error(RESPONSE_URL, times=1, status=502)
+    again = reply_to(sender.double, sender.command("find rate limited").response_url_id)
+    assert [c.status for c in sender.double.calls(RESPONSE_URL) if c.target == again.target] == [
+        502,
+        200,
+    ]
 
     sender.double.rate_limit("chat.postMessage", times=1, retry_after=0)
     found = run(sender, "find rate limited retail")
