@@ -3,11 +3,13 @@
     python bench/bench_slack.py                                  # 1,000,000 contacts, SQLite
     python bench/bench_slack.py --contacts 100000 --keep /tmp/bench-slack
     python bench/bench_slack.py --contacts 100000 --keep /tmp/bench-slack --reuse
-    python bench/bench_slack.py --database-url postgresql+psycopg://postgres@127.0.0.1/contactbot_bench
+    python bench/bench_slack.py --contacts 100000 --keep /tmp/bench-slack \
+        --database-url postgresql+psycopg://postgres@127.0.0.1/contactbot_bench_slack
 
 Seeds a SQLite store with N contacts the way bench/bench_store.py does (its generator and
-import; --reuse keeps a seeded file in --keep; --database-url measures an already seeded
-database instead, e.g. the PostgreSQL one bench_store.py leaves), starts the app as a user does
+import; --reuse keeps a seeded file in --keep; --database-url names another database, one
+that exists, measured as it is when it has contacts, else seeded the same way; a PostgreSQL
+one keeps the delivery ids the run records), starts the app as a user does
 (`contactbot slack --http --port P` in a subprocess, its Web API at tests/slack_double.py's
 double through CONTACTBOT_SLACK_API_URL), and posts slash commands signed as Slack signs them:
 
@@ -130,6 +132,16 @@ def concurrent(
     return timings
 
 
+def _seed_from_csv(url: str, work: Path, contacts: int) -> str:
+    csv_path = work / f"contacts-{contacts}.csv"
+    if not csv_path.exists():
+        generate(csv_path, contacts)
+    store = Store(url)
+    seconds = _seed(store, csv_path)
+    store.dispose()
+    return f"seeded in {seconds:.1f} s"
+
+
 def seeded_sqlite(args: argparse.Namespace, work: Path) -> tuple[str, str]:
     """(URL, what was done) of a SQLite store with --contacts contacts."""
     path = work / f"bench-slack-{args.contacts}.db"
@@ -138,13 +150,15 @@ def seeded_sqlite(args: argparse.Namespace, work: Path) -> tuple[str, str]:
         return url, "kept"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
-    csv_path = work / f"contacts-{args.contacts}.csv"
-    if not csv_path.exists():
-        generate(csv_path, args.contacts)
-    store = Store(url)
-    seconds = _seed(store, csv_path)
-    store.dispose()
-    return url, f"seeded in {seconds:.1f} s"
+    return url, _seed_from_csv(url, work, args.contacts)
+
+
+def given_database(args: argparse.Namespace, work: Path) -> tuple[str, str]:
+    """(URL, what was done) of --database-url: measured as it is when it has contacts, else
+    seeded with --contacts (the database must exist)."""
+    if _has_rows(args.database_url):
+        return args.database_url, "given"
+    return args.database_url, _seed_from_csv(args.database_url, work, args.contacts)
 
 
 def main() -> None:
@@ -155,13 +169,15 @@ def main() -> None:
     parser.add_argument("--bursts", type=int, default=5)
     parser.add_argument("--keep", metavar="DIR", help="keep the CSV and SQLite file here")
     parser.add_argument("--reuse", action="store_true", help="measure an already seeded file")
-    parser.add_argument("--database-url", help="measure this already seeded database instead")
+    parser.add_argument(
+        "--database-url", help="this database instead (seeded first when it has no contacts)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-slack-") as scratch:
         work = Path(args.keep or scratch)
         work.mkdir(parents=True, exist_ok=True)
         if args.database_url:
-            url, seeded = args.database_url, "given"
+            url, seeded = given_database(args, work)
         else:
             url, seeded = seeded_sqlite(args, work)
         store = Store(url)
