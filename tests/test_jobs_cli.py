@@ -3,9 +3,12 @@ command, against the Slack Web API double, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +18,7 @@ from bot.config import Settings
 from bot.registry import build_registry
 from bot.runtime import build_app
 from bot.scheduler import Timing
-from tests.conftest import ChatBot
+from tests.conftest import ChatBot, sqlite_only
 from tests.slack_double import SlackDouble, slack_double
 
 __all__ = ["slack_double"]  # the double's fixture, used below
@@ -153,3 +156,33 @@ def test_jobs_run_says_what_to_fix(
         "not_in_channel.\n"
     )
     assert "Posted 1 new" in contactbot(config, "jobs", "run", "duplicate_digest").stdout
+
+
+@sqlite_only
+def test_contactbot_run_schedules_the_digest_from_config(tmp_path: Path, config: Path) -> None:
+    """`contactbot run` starts bot.scheduler's BackgroundScheduler: the digest is added, and
+    its next wake-up is Monday 09:00 in Europe/Amsterdam as the config says."""
+    log = tmp_path / "run.log"
+    env = {k: v for k, v in _env().items() if k != "SLACK_BOT_TOKEN"}  # no Slack: scheduler only
+    with log.open("w") as err:
+        run = subprocess.Popen(
+            [CONTACTBOT, "--config", str(config), "-v", "run"],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            env=env,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while "contactbot running: scheduler" not in log.read_text():
+            assert run.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        time.sleep(0.5)  # the scheduler's first look for due jobs
+    finally:
+        run.send_signal(signal.SIGINT)
+        assert run.wait(timeout=30) == 0
+    text = log.read_text()
+    assert 'Added job "duplicate_digest" to job store "default"' in text
+    expected = Timing("0 9 * * mon", "Europe/Amsterdam").next_run()
+    assert expected is not None
+    assert f"Next wakeup is due at {expected.astimezone(dt.UTC)}" in text
