@@ -114,14 +114,3 @@ def give_back(store: Store, digest_id: int) -> None:
     with store.transaction() as session:
         session.execute(delete(DupeDigestPair).where(DupeDigestPair.digest_id == digest_id))
         session.execute(delete(DupeDigest).where(DupeDigest.id == digest_id))
-
-
-def last_sent(store: Store) -> dt.datetime | None:
-    """When the last digest went out (None: never)."""
-    with store.transaction() as session:
-        return session.scalar(
-            select(DupeDigest.sent_at)
-            .where(DupeDigest.status == SENT)
-            .order_by(DupeDigest.sent_at.desc())
-            .limit(1)
-        )
