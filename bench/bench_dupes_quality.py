@@ -257,8 +257,13 @@ def _post_code(rng: random.Random) -> str:
 
 def _company(rng: random.Random, used: set[str]) -> dict[str, str]:
     name = f"{_word(rng).title()} {rng.choice(SECTOR).title()}"
+    tries = 1
     while name in used:  # unrelated companies do not share a name by accident
-        name = f"{_word(rng).title()} {rng.choice(SECTOR).title()}"
+        # two or three syllables give some 200k names: past that (a million contacts) the
+        # loop would never end, so a name that keeps colliding gets longer words
+        extra = f"{_word(rng)} " if tries >= 20 else ""
+        name = f"{extra}{_word(rng)} {rng.choice(SECTOR)}".title()
+        tries += 1
     used.add(name)
     city = rng.choice(list(AREA))
     domain = name.lower().replace(" ", "") + rng.choice([".nl", ".com", ".eu"])
