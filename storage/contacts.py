@@ -281,9 +281,21 @@ def create_contact(
     else:
         with session.no_autoflush:
             contact.no = next_contact_no(session)
+    for collection in _NEW_CONTACT_COLLECTIONS:  # none yet: so the card needs no query for them
+        setattr(contact, collection, [])
     session.add(contact)
     session.flush()
     return contact
+
+
+#: What a contact holds in other tables, empty on a contact just made.
+_NEW_CONTACT_COLLECTIONS = (
+    "persons",
+    "alt_addresses",
+    "job_responsibilities",
+    "industry_groups",
+    "mailing_groups",
+)
 
 
 def check_new_fields(kind: ContactType, fields: Mapping[str, str]) -> None:
