@@ -88,10 +88,15 @@ def list_pairs(
     since: dt.datetime | None = None,
 ) -> list[Pair]:
     """Pairs (open by default), best first; only those of `contact` when given."""
-    statement = _query().where(DupePair.status == status)
-    if contact is not None:
-        statement = statement.where(
-            or_(DupePair.contact_id_1 == contact.id, DupePair.contact_id_2 == contact.id)
+    if contact is None:
+        statement = _query().where(DupePair.status == status)
+    else:
+        # The contact's few pairs come from the indexes on its two columns. Compared as a plain
+        # column, status would let SQLite pick its index instead and read every open pair (the
+        # check on `new` took 140 ms with a million contacts); through coalesce it cannot.
+        statement = _query().where(
+            or_(DupePair.contact_id_1 == contact.id, DupePair.contact_id_2 == contact.id),
+            func.coalesce(DupePair.status, "") == status,
         )
     if since is not None:
         statement = statement.where(DupePair.created_at > since)
