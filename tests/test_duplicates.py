@@ -15,8 +15,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-import plugins.contacts
-import plugins.duplicates
 from bot.config import Settings
 from bot.registry import build_registry
 from bot.reply import Reply
@@ -33,11 +31,8 @@ from tests.conftest import SALES_ACTOR, ChatBot
 
 @pytest.fixture
 def dbot(settings: Settings) -> Iterator[ChatBot]:
-    """The installed plugins plus this one (as the entry point will add it)."""
-    registry = build_registry()
-    if "duplicates" not in registry.plugins:
-        registry.add_plugin(plugins.duplicates, "duplicates")
-    app = build_app(settings, registry)
+    """The installed plugins, duplicates among them (through its entry point)."""
+    app = build_app(settings, build_registry())
     yield ChatBot(app)
     app.close()
 
