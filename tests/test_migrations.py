@@ -177,3 +177,10 @@ def test_a_reused_postgresql_test_database_is_as_fresh_as_a_new_one(postgres_ser
     finally:
         store.dispose()
         postgres_server.release(url)
+
+
+def test_the_history_has_one_head() -> None:
+    """Revisions that grew side by side are joined by a merge revision when they land, so the
+    next migration has one parent and `alembic upgrade head` means what it says."""
+    heads = Store("sqlite://").head_revisions()
+    assert len(heads) == 1, f"join the heads {sorted(heads)} with a merge revision"
