@@ -6,12 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from storage.duplicates.models import OPEN, DupeDigestPair, DupePair
-from storage.duplicates.pairs import Pair
-from storage.duplicates.pairs import _pair as pair_from_row
-from storage.models import Contact, Salesperson
+from storage.duplicates.pairs import PAIR_ONE, PAIR_QUERY, PAIR_TWO, Pair, pair_from_row
+from storage.models import Salesperson
 
 
 @dataclass(frozen=True)
@@ -32,28 +31,13 @@ class OwnedPair:
     owners: tuple[Owner, ...]
 
 
-_ONE, _TWO = aliased(Contact), aliased(Contact)
-_QUERY = (
-    select(
-        DupePair.id,
-        _ONE.no,
-        _ONE.name,
-        _TWO.no,
-        _TWO.name,
-        DupePair.score,
-        DupePair.why,
-        DupePair.status,
-        DupePair.method,
-        DupePair.created_at,
-        DupePair.contact_id_1,
-        DupePair.contact_id_2,
-        _ONE.salesperson,
-        _TWO.salesperson,
-    )
-    .join(_ONE, _ONE.id == DupePair.contact_id_1)
-    .join(_TWO, _TWO.id == DupePair.contact_id_2)
-    .where(DupePair.status == OPEN)
-)
+#: The pair query with both contacts' ids and salespeople after its ten pair columns.
+_QUERY = PAIR_QUERY.add_columns(
+    DupePair.contact_id_1,
+    DupePair.contact_id_2,
+    PAIR_ONE.salesperson,
+    PAIR_TWO.salesperson,
+).where(DupePair.status == OPEN)
 
 
 def owned_pairs(
@@ -68,7 +52,7 @@ def owned_pairs(
     statement = _QUERY
     if salesperson:
         statement = statement.where(
-            or_(_ONE.salesperson == salesperson, _TWO.salesperson == salesperson)
+            or_(PAIR_ONE.salesperson == salesperson, PAIR_TWO.salesperson == salesperson)
         )
     if undigested:
         reported = and_(
@@ -86,7 +70,7 @@ def owned_pairs(
     owners = _owners(session, codes)
     return [
         OwnedPair(
-            pair=pair_from_row(row[:10]),
+            pair=pair_from_row(row),
             contact_ids=(row[10], row[11]),
             owners=tuple(owners[code] for code in sorted({c for c in row[12:14] if c})),
         )

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
@@ -50,32 +52,32 @@ def _why(text: str) -> str:
         return text
 
 
-_ONE, _TWO = aliased(Contact), aliased(Contact)
-#: Built once: building a statement with two aliases costs more than running it.
-_QUERY = (
+#: The two contacts of a pair, as PAIR_QUERY joins them (storage.duplicates.owned adds their
+#: salespeople to the same statement).
+PAIR_ONE, PAIR_TWO = aliased(Contact), aliased(Contact)
+#: Built once: building a statement with two aliases costs more than running it. Its first
+#: ten columns are what `pair_from_row` reads.
+PAIR_QUERY = (
     select(
         DupePair.id,
-        _ONE.no,
-        _ONE.name,
-        _TWO.no,
-        _TWO.name,
+        PAIR_ONE.no,
+        PAIR_ONE.name,
+        PAIR_TWO.no,
+        PAIR_TWO.name,
         DupePair.score,
         DupePair.why,
         DupePair.status,
         DupePair.method,
         DupePair.created_at,
     )
-    .join(_ONE, _ONE.id == DupePair.contact_id_1)
-    .join(_TWO, _TWO.id == DupePair.contact_id_2)
+    .join(PAIR_ONE, PAIR_ONE.id == DupePair.contact_id_1)
+    .join(PAIR_TWO, PAIR_TWO.id == DupePair.contact_id_2)
 )
 
 
-def _query():  # type: ignore[no-untyped-def]
-    return _QUERY
-
-
-def _pair(row) -> Pair:  # type: ignore[no-untyped-def]
-    id_, no_1, name_1, no_2, name_2, score, why, status, method, created_at = row
+def pair_from_row(row: Sequence[Any]) -> Pair:
+    """A Pair from the first ten columns of a PAIR_QUERY row."""
+    id_, no_1, name_1, no_2, name_2, score, why, status, method, created_at = row[:10]
     return Pair(id_, no_1, name_1, no_2, name_2, score, _why(why), status, method, created_at)
 
 
@@ -89,12 +91,12 @@ def list_pairs(
 ) -> list[Pair]:
     """Pairs (open by default), best first; only those of `contact` when given."""
     if contact is None:
-        statement = _query().where(DupePair.status == status)
+        statement = PAIR_QUERY.where(DupePair.status == status)
     else:
         # The contact's few pairs come from the indexes on its two columns. Compared as a plain
         # column, status would let SQLite pick its index instead and read every open pair (the
         # check on `new` took 140 ms with a million contacts); through coalesce it cannot.
-        statement = _query().where(
+        statement = PAIR_QUERY.where(
             or_(DupePair.contact_id_1 == contact.id, DupePair.contact_id_2 == contact.id),
             func.coalesce(DupePair.status, "") == status,
         )
@@ -103,7 +105,7 @@ def list_pairs(
     statement = statement.order_by(DupePair.score.desc(), DupePair.id)
     if limit is not None:
         statement = statement.limit(limit)
-    return [_pair(row) for row in session.execute(statement)]
+    return [pair_from_row(row) for row in session.execute(statement)]
 
 
 def count_pairs(session: Session, status: str = OPEN) -> int:
