@@ -210,7 +210,7 @@ def _open(path: Path) -> Iterator[IO[str]]:
         yield handle
 
 
-def _records(path: Path) -> Iterator[tuple[int, list[str]]]:
+def read_records(path: Path) -> Iterator[tuple[int, list[str]]]:
     """Yield (line the record starts on, cells) for each non-blank row after the header."""
     with _open(path) as handle:
         reader = csv.reader(handle)
@@ -226,7 +226,7 @@ def _records(path: Path) -> Iterator[tuple[int, list[str]]]:
             raise UserError(f"{path}, line {line}: the file cannot be read ({error}).") from None
 
 
-def _count_rows(path: Path) -> int:
+def count_rows(path: Path) -> int:
     """About how many rows the file has (line breaks), for the progress bar."""
     count = 0
     with path.open("rb") as handle:
@@ -440,7 +440,7 @@ def _my_chunks(path: Path, worker: int, workers: int) -> Iterator[tuple[int, lis
     """The chunks of records that `worker` validates: every `workers`-th one."""
     chunk: list[tuple[int, list[str]]] = []
     number = 0
-    for index, record in enumerate(_records(path)):
+    for index, record in enumerate(read_records(path)):
         if index // CHUNK != number:
             if chunk:
                 yield number, chunk
@@ -909,7 +909,7 @@ def _person_row(
     return writer.row(entry[4:], no or numbers[seq], ContactType.PERSON, company_id)
 
 
-def _write_report(path: Path, header: Sequence[str], failures: list[Failure]) -> Path | None:
+def write_report(path: Path, header: Sequence[str], failures: list[Failure]) -> Path | None:
     """Write the failed rows beside the input (removing a stale report when none failed)."""
     target = report_path(path)
     if not failures:
@@ -940,7 +940,7 @@ def import_contacts(
     PARALLEL_FROM rows or more; one below that).
     """
     header = read_header(path)
-    total = _count_rows(path)
+    total = count_rows(path)
     with tempfile.TemporaryDirectory(prefix="contactbot-import-") as spill_dir:
         job = _Job(
             store,
@@ -954,7 +954,7 @@ def import_contacts(
         chunks = _validate(job)
         state = job.state
         result = ImportResult(path, dry_run, created=state.good, failed=len(state.failures))
-        result.report = _write_report(path, header, state.failures)
+        result.report = write_report(path, header, state.failures)
         if not dry_run and state.good:
             _write(job, chunks, result)
     return result

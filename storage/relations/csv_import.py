@@ -24,10 +24,10 @@ from storage.csv_import import (
     Failure,
     NoProgress,
     Progress,
-    _count_rows,
-    _records,
-    _write_report,
+    count_rows,
     read_columns,
+    read_records,
+    write_report,
 )
 from storage.database import Store
 from storage.duplicates import check_new_contact
@@ -102,14 +102,14 @@ def import_records(
     progress = progress or NoProgress()
     result = RecordImportResult(path, kind, dry_run)
     failures: list[Failure] = []
-    progress.stage(f"Importing {spec(kind).plural}", _count_rows(path))
+    progress.stage(f"Importing {spec(kind).plural}", count_rows(path))
     with store.session() as session, session.begin() as transaction:
         # Takes the kind's series (on SQLite: the write lock) before the first savepoint: SQLite
         # commits an outermost savepoint on release, which would undo the dry run's rollback.
         record_series(session, kind)
         setup = get_setup(session)
         auto = bool(setup.auto_contact and setup.contact_series)
-        for line, cells in _records(path):
+        for line, cells in read_records(path):
             try:
                 with session.begin_nested():
                     contact, duplicate = _import_row(session, kind, header, cells, auto)
@@ -123,5 +123,5 @@ def import_records(
         if dry_run:
             transaction.rollback()
     result.failed = len(failures)
-    result.report = _write_report(path, header, failures)
+    result.report = write_report(path, header, failures)
     return result
