@@ -9,7 +9,7 @@ commit. Numbers already taken (typed by hand or imported) are skipped.
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
 from storage.errors import UserError
@@ -44,10 +44,34 @@ def format_number(series: NumberSeries, number: int) -> str:
     return f"{series.prefix}{number:0{series.width}d}"
 
 
+def _claim_next(session: Session, code: str) -> NumberSeries | None:
+    """Move the series on to its next number in one UPDATE … RETURNING, which also takes the
+    row's lock (PostgreSQL) or the database's write lock (SQLite) until commit; None when
+    the series does not exist yet."""
+    following = NumberSeries.last_number + 1
+    claim = (
+        update(NumberSeries)
+        .where(NumberSeries.code == code)
+        .values(
+            last_number=case((following < NumberSeries.start, NumberSeries.start), else_=following)
+        )
+        .returning(NumberSeries)
+    )
+    return session.scalars(claim, execution_options={"populate_existing": True}).one_or_none()
+
+
 def next_contact_no(session: Session) -> str:
-    """Take the next free contact number, skipping numbers already on a contact."""
-    series = get_series(session, lock=True)
-    number = max(series.last_number + 1, series.start)
+    """Take the next free contact number, skipping numbers already on a contact.
+
+    A create is the common path, so this is two statements when the number is free: the
+    claim and the check that no contact has it.
+    """
+    series = _claim_next(session, CONTACT_SERIES)
+    if series is None:
+        get_series(session)
+        series = _claim_next(session, CONTACT_SERIES)
+        assert series is not None
+    number = series.last_number
     while True:
         candidate = format_number(series, number)
         if len(candidate) > 20:
@@ -59,5 +83,6 @@ def next_contact_no(session: Session) -> str:
         if taken is None:
             break
         number += 1
-    series.last_number = number
+    if number != series.last_number:
+        series.last_number = number
     return candidate

@@ -45,12 +45,23 @@ _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
 
 
+#: session.info key holding the setup row, so that one command reads it once.
+_HELD = "contactbot.relationship_setup"
+
+
 def get_setup(session: Session) -> RelationshipSetup:
+    """The one setup row. The session holds it strongly: its identity map holds objects weakly,
+    so without this a `new` read the row three times. A command has a session of its own
+    (Store.transaction), so the next command still sees a change made elsewhere."""
+    held = session.info.get(_HELD)
+    if held is not None and held in session:
+        return held
     setup = session.get(RelationshipSetup, 1)
     if setup is None:  # a database made by hand; the migration seeds this row
         setup = RelationshipSetup(id=1)
         session.add(setup)
         session.flush()
+    session.info[_HELD] = setup
     return setup
 
 
