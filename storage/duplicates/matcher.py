@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from storage.duplicates import bc
 from storage.duplicates.keys import blocking_keys, worth_scoring
-from storage.duplicates.normalize import COMPANY, ContactData, blob, profile
+from storage.duplicates.normalize import COMPANY, ContactData, blob, pack, profile, unpack
 from storage.duplicates.scoring import score_pair
 from storage.duplicates.settings import get_settings, parse_search_strings
 
@@ -34,7 +34,8 @@ class Verdict:
 class Prepared:
     data: ContactData
     keys: set[str]
-    state: Any  # the method's own view (a Profile and its blob, or search strings)
+    state: Any  # the method's own view: a Profile, or Business Central's search strings
+    blob: str = ""  # name and address on one line, for the quick look (default method)
 
 
 class Matcher:
@@ -66,7 +67,7 @@ class Matcher:
             strings = bc.search_strings(bc.typed_fields(data), self.setup)
             return Prepared(data, bc.bc_keys(strings, kind) if keys else set(), strings)
         prof = profile(data)
-        return Prepared(data, blocking_keys(prof) if keys else set(), (prof, blob(prof)))
+        return Prepared(data, blocking_keys(prof) if keys else set(), prof, blob(prof))
 
     def worth_scoring(self, a: Prepared, b: Prepared, shared: int) -> bool:
         """`shared`: the evidence bits of the keys the two share (keys.key_bit)."""
@@ -74,20 +75,38 @@ class Matcher:
             return False
         if self.method == "bc":
             return True
-        return worth_scoring(shared, a.state[1], b.state[1])
+        return worth_scoring(shared, a.blob, b.blob)
 
     def judge(self, a: Prepared, b: Prepared) -> Verdict | None:
         """The verdict when the pair is a possible duplicate, else None."""
         if a.data.type != b.data.type:
             return None
+        return self.judge_states(a.state, b.state)
+
+    def pack(self, item: Prepared) -> str:
+        """The contact's state as one short string that `unpack` turns back into it: what a
+        scan holds of each contact until it has compared them all. It starts with the
+        contact type's letter (`c` or `p`)."""
         if self.method == "bc":
-            hits, names = bc.compare(a.state, b.state, self.setup)
+            return item.data.type + json.dumps(sorted(item.state.items()))
+        return pack(item.state)
+
+    def unpack(self, packed: str) -> Any:
+        """The state that `pack` packed, for `judge_states`."""
+        if self.method == "bc":
+            return dict(json.loads(packed[1:]))
+        return unpack(packed)
+
+    def judge_states(self, a: Any, b: Any) -> Verdict | None:
+        """`judge` for two states (Prepared.state) of contacts of one type."""
+        if self.method == "bc":
+            hits, names = bc.compare(a, b, self.setup)
             if hits < self.needed:
                 return None
             score = round(100.0 * hits / len(self.setup), 1)
             why = f"{hits} of {len(self.setup)} search strings: " + ", ".join(names)
             return Verdict(score, why, names)
-        scored = score_pair(a.state[0], b.state[0])
+        scored = score_pair(a, b)
         if scored.score < self.threshold:
             return None
         detail = [[f.field, round(f.similarity * 100), round(f.evidence, 2)] for f in scored.fields]
