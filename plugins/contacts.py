@@ -8,8 +8,8 @@ from bot.registry import command
 from bot.reply import Reply, Table
 from plugins.contact_card import contact_card
 from plugins.duplicates import with_duplicate_warnings
+from plugins.replies import changes_text
 from storage.contacts import (
-    ChangeResult,
     change_type,
     contacts_to_delete,
     create_contact,
@@ -92,19 +92,6 @@ def show(ctx: Context) -> Reply:
     summary = interaction_summary(ctx.session, contact)
     card = contact_card(contact, interactions=(summary.count, summary.last_at))
     return Reply(cards=(card,), shareable=True)
-
-
-def changes_text(result: ChangeResult) -> str:
-    """What a contact's change moved on, for a reply: persons by inheritance, linked records
-    by sync (empty when nothing moved)."""
-    text = ""
-    if result.pushed:
-        pushed = "; ".join(f"{no} ({', '.join(names)})" for no, names in result.pushed.items())
-        text += f" Persons updated too: {pushed}."
-    if result.synced:
-        synced = "; ".join(f"{rec} ({', '.join(names)})" for rec, names in result.synced.items())
-        text += f" Linked records updated too: {synced}."
-    return text
 
 
 @command("set", usage="set <no> field=value …")

@@ -10,8 +10,8 @@ from bot.dispatcher import YES_FLAG, Context
 from bot.inputs import ADMIN
 from bot.registry import command
 from bot.reply import Card, Confirmation, Field, Reply, Table
-from plugins.contacts import changes_text
 from plugins.duplicates import with_duplicate_warnings
+from plugins.replies import changes_text
 from storage.contacts import ChangeResult, get_by_no, resolve_contact
 from storage.errors import NotFound, UserError
 from storage.fields import FIELD_BY_NAME
