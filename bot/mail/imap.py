@@ -2,8 +2,11 @@
 
 - Connect by security mode: implicit TLS, STARTTLS (refused if the server cannot), or plain
   (config allows it only with `allow_insecure`).
-- Read with BODY.PEEK only (nothing becomes \\Seen), selected header fields and a bounded
-  slice of the body text, over a bounded UID range per command.
+- Read with BODY.PEEK only (nothing becomes \\Seen), a bounded slice of the header and of
+  the body text, over a bounded UID range per command. The whole header, not the server's
+  selection of fields: a HEADER.FIELDS reply echoes its long key with every message, which
+  imapclient lexes character by character; the parser selects the fields itself. Only a
+  header too large for the slice is fetched again as the server's selection.
 - After-actions touch only the UIDs named: MOVE where the server has it, else COPY +
   \\Deleted + UID EXPUNGE of exactly those UIDs. A bare EXPUNGE (which would also remove
   messages someone else marked \\Deleted) is never sent.
@@ -15,7 +18,7 @@ import datetime as dt
 import logging
 import ssl
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
@@ -28,7 +31,9 @@ log = logging.getLogger(__name__)
 #: Errors that mean "the server or the connection is unusable": retry later with backoff.
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (IMAPClientError, OSError, EOFError)
 
-HEADER_LIMIT = 256 * 1024  # at most this much of the fetched header fields per message
+HEADER_LIMIT = 256 * 1024  # at most this much of a message's header (or its fields)
+HEADER_ITEM = f"BODY.PEEK[HEADER]<0.{HEADER_LIMIT}>"
+FIELDS_ITEM = f"BODY.PEEK[HEADER.FIELDS ({' '.join(HEADER_FIELDS)})]<0.{HEADER_LIMIT}>"
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,26 @@ class FetchedMessage:
     header: bytes
     text: bytes
     internal_date: dt.datetime | None
+
+
+def _part(data: dict[bytes, object], prefix: bytes) -> bytes:
+    """The value of the first fetched item whose key starts with `prefix` (a NIL is b"")."""
+    for key, value in data.items():
+        if isinstance(key, bytes) and key.startswith(prefix) and isinstance(value, bytes):
+            return value
+    return b""
+
+
+def _fetched(uid: int, data: dict[bytes, object]) -> FetchedMessage:
+    internal = data.get(b"INTERNALDATE")
+    if isinstance(internal, dt.datetime) and internal.tzinfo is not None:
+        internal = internal.astimezone(dt.UTC).replace(tzinfo=None)
+    return FetchedMessage(
+        uid,
+        _part(data, b"BODY[HEADER"),
+        _part(data, b"BODY[TEXT]"),
+        internal if isinstance(internal, dt.datetime) else None,
+    )
 
 
 class ImapSession:
@@ -112,32 +137,24 @@ class ImapSession:
         return max(uids) if uids else 0
 
     def fetch_range(self, low: int, high: int, text_bytes: int) -> list[FetchedMessage]:
-        """Header fields and the first `text_bytes` of the body for UIDs low..high."""
-        header_item = f"BODY.PEEK[HEADER.FIELDS ({' '.join(HEADER_FIELDS)})]<0.{HEADER_LIMIT}>"
+        """The header and the first `text_bytes` of the body for UIDs low..high.
+
+        A header that fills the slice may have lost fields past it (10 MB of Received lines
+        before the From): those messages get the server's selection of HEADER_FIELDS.
+        """
         text_item = f"BODY.PEEK[TEXT]<0.{text_bytes}>"
         response = self.client.fetch(
-            list(range(low, high + 1)), [header_item, text_item, "INTERNALDATE"]
+            list(range(low, high + 1)), [HEADER_ITEM, text_item, "INTERNALDATE"]
         )
-        messages = []
-        for uid in sorted(response):
-            data = response[uid]
-            header = text = b""
-            for key, value in data.items():
-                if not isinstance(key, bytes) or not isinstance(value, bytes | None):
-                    continue
-                if key.startswith(b"BODY[HEADER"):
-                    header = value or b""
-                elif key.startswith(b"BODY[TEXT]"):
-                    text = value or b""
-            internal = data.get(b"INTERNALDATE")
-            if isinstance(internal, dt.datetime) and internal.tzinfo is not None:
-                internal = internal.astimezone(dt.UTC).replace(tzinfo=None)
-            messages.append(
-                FetchedMessage(
-                    uid, header, text, internal if isinstance(internal, dt.datetime) else None
-                )
-            )
-        return messages
+        messages = [_fetched(uid, response[uid]) for uid in sorted(response)]
+        cut = [m.uid for m in messages if len(m.header) >= HEADER_LIMIT]
+        if not cut:
+            return messages
+        fields = self.client.fetch(cut, [FIELDS_ITEM])
+        return [
+            replace(m, header=_part(fields[m.uid], b"BODY[HEADER")) if m.uid in fields else m
+            for m in messages
+        ]
 
     # --- after-actions ---------------------------------------------------------------
 
