@@ -14,6 +14,7 @@ way.
 from __future__ import annotations
 
 import binascii
+import codecs
 import datetime as dt
 import email.utils
 import hashlib
@@ -107,11 +108,19 @@ def _unsurrogate(value: str) -> str:
         return raw.decode("utf-8", "replace")
 
 
-def _decode_bytes(raw: bytes, charset: str | None, problems: list[str]) -> str:
+def _decode_bytes(
+    raw: bytes, charset: str | None, problems: list[str], *, cut: bool = False
+) -> str:
+    """Bytes as text in their charset; else UTF-8, else Latin-1 (which never fails).
+
+    `cut`: the bytes are a slice that may end inside a character; that tail is dropped
+    rather than taken for bytes not valid in the charset."""
     charset = (charset or "us-ascii").strip().strip('"').lower()
     if charset in ("unknown-8bit", "x-unknown", "us-ascii", "ascii", ""):
         charset = "utf-8"
     try:
+        if cut:
+            return codecs.getincrementaldecoder(charset)().decode(raw, final=False)
         return raw.decode(charset)
     except LookupError:
         problems.append(f"unknown charset {charset[:40]}")
@@ -254,44 +263,72 @@ def _is_bulk(headers: Headers) -> bool:
     return bool(auto) and auto != "no"
 
 
-def _part_text(part: Message, problems: list[str]) -> str:
-    payload = part.get_payload()
-    if not isinstance(payload, str):
-        return ""
-    encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
-    raw = payload.encode("ascii", "surrogateescape")
+def _transfer_decoded(raw: bytes, encoding: str) -> bytes:
+    """Undo a Content-Transfer-Encoding; raises ValueError (binascii.Error is one)."""
+    if encoding == "base64":
+        cleaned = b"".join(raw.split())
+        cleaned = cleaned[: len(cleaned) - len(cleaned) % 4]  # the slice may cut a quantum
+        return binascii.a2b_base64(cleaned)
+    if encoding == "quoted-printable":
+        return quopri.decodestring(raw)
+    return raw  # 7bit, 8bit, binary: the bytes are the text
+
+
+def _text_of(raw: bytes, encoding: str, charset: str | None, problems: list[str]) -> str:
+    """A body slice as text: transfer encoding undone, then the charset."""
     try:
-        if encoding == "base64":
-            cleaned = b"".join(raw.split())
-            cleaned = cleaned[: len(cleaned) - len(cleaned) % 4]  # the slice may cut a quantum
-            raw = binascii.a2b_base64(cleaned)
-        elif encoding == "quoted-printable":
-            raw = quopri.decodestring(raw)
-    except (binascii.Error, ValueError):
+        decoded = _transfer_decoded(raw, encoding.strip().lower())
+    except ValueError:
         problems.append("undecodable body")
         return ""
-    return _decode_bytes(raw, part.get_content_charset(), problems)
+    return _decode_bytes(decoded, charset, problems, cut=True)
+
+
+def _part_text(part: Message, problems: list[str]) -> str:
+    """The text of one part of a parsed MIME structure.
+
+    compat32 keeps the part's 8-bit bytes as surrogates, which get_payload() would decode
+    with the part's charset before the transfer encoding is undone (and the text then no
+    longer encodes back to bytes); get_payload(decode=True) gives the bytes, with
+    quoted-printable undone. Base64 is undone here as for a single part: the slice may cut
+    it inside a quantum, which the email package would return undecoded."""
+    charset = part.get_content_charset()
+    encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+    if encoding == "base64":
+        payload = part.get_payload()
+        if not isinstance(payload, str):
+            return ""
+        # Base64 is ASCII; stray 8-bit bytes are noise that a2b_base64 would skip as well.
+        return _text_of(payload.encode("ascii", "ignore"), encoding, charset, problems)
+    raw = part.get_payload(decode=True)
+    if not isinstance(raw, bytes):
+        return ""
+    return _decode_bytes(raw, charset, problems, cut=True)
+
+
+@lru_cache(maxsize=1024)
+def _content_type(value: str) -> tuple[str, str | None]:
+    """(type, charset) of a Content-Type value, as the email package reads it. A single-part
+    message has one of a few values (text/plain; charset=utf-8), so this is nearly free."""
+    part = Message()
+    part["Content-Type"] = value
+    return part.get_content_type(), part.get_content_charset()
 
 
 def _body_from(headers: Headers, text_bytes: bytes, problems: list[str]) -> str:
     """The body text: single parts directly, MIME structures through the email package."""
     content_type = headers.get("Content-Type", "text/plain")
     encoding = headers.get("Content-Transfer-Encoding")
-    head = f"Content-Type: {content_type}\r\n"
-    if encoding:
-        head += f"Content-Transfer-Encoding: {encoding}\r\n"
     if content_type.lower().lstrip().startswith(("multipart/", "message/")):
+        head = f"Content-Type: {content_type}\r\n"
+        if encoding:
+            head += f"Content-Transfer-Encoding: {encoding}\r\n"
         message = _PARSER.parsebytes(head.encode("utf-8", "replace") + b"\r\n" + text_bytes)
         return _body_text(message, problems)
-    part = Message()
-    part["Content-Type"] = content_type
-    if encoding:
-        part["Content-Transfer-Encoding"] = encoding
-    part.set_payload(text_bytes.decode("ascii", "surrogateescape"))
-    kind = part.get_content_type()
+    kind, charset = _content_type(content_type)
     if kind not in ("text/plain", "text/html"):
         return ""
-    text = _part_text(part, problems)
+    text = _text_of(text_bytes, encoding, charset, problems)
     return _html_to_text(text) if kind == "text/html" else text
 
 
@@ -322,10 +359,15 @@ def _body_text(message: Message, problems: list[str]) -> str:
 
 
 def snippet_of(text: str, limit: int) -> str:
-    """A short plain-text snippet: quoted replies, reply intros and signatures stripped."""
+    """A short plain-text snippet: quoted replies, reply intros and signatures stripped.
+
+    Reading stops as soon as the snippet is certain to be cut at `limit`: later lines could
+    only add to its end, so the result is the same, and the rest of the slice is not read.
+    """
     if limit <= 0:
         return ""
     kept: list[str] = []
+    length = -1  # of " ".join(kept)
     for line in text.replace("\r\n", "\n").split("\n"):
         stripped = line.strip()
         if stripped.startswith(">"):
@@ -333,8 +375,11 @@ def snippet_of(text: str, limit: int) -> str:
         if _SIGNATURE.match(stripped) or (kept and _QUOTE_INTRO.match(stripped)):
             break
         if stripped:
-            kept.append(stripped)
-    snippet = _SPACE.sub(" ", " ".join(kept)).strip()
+            kept.append(_SPACE.sub(" ", stripped))
+            length += len(kept[-1]) + 1
+            if length > limit:
+                break
+    snippet = " ".join(kept)
     if len(snippet) > limit:
         snippet = snippet[: limit - 1].rstrip() + "…"
     return snippet

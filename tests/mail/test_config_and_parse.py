@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import pytest
@@ -117,3 +118,61 @@ def test_bulk_mail_is_recognised() -> None:
         assert parse_email(header, b"", mailbox="m", folder="f", uid=1).bulk
     plain = b"From: a@acme.example\r\nAuto-Submitted: no\r\n\r\n"
     assert not parse_email(plain, b"", mailbox="m", folder="f", uid=1).bulk
+
+
+def _single(content_type: str, encoding: str = "") -> bytes:
+    head = f"From: a@acme.example\r\nMessage-ID: <1@a>\r\nContent-Type: {content_type}\r\n"
+    if encoding:
+        head += f"Content-Transfer-Encoding: {encoding}\r\n"
+    return (head + "\r\n").encode()
+
+
+MULTIPART = _single('multipart/alternative; boundary="b"')
+
+
+def _part(body: bytes, encoding: str, charset: str = "utf-8") -> bytes:
+    return (
+        f"--b\r\nContent-Type: text/plain; charset={charset}\r\n"
+        f"Content-Transfer-Encoding: {encoding}\r\n\r\n"
+    ).encode() + body
+
+
+def test_8bit_bodies_have_their_snippet() -> None:
+    """Raw UTF-8 and Latin-1 bodies (8bit, the common case) are read in their charset, in a
+    single part and in a MIME part (whose bytes compat32 keeps as surrogates)."""
+    text = "Grüße aus Köln"
+    cases = [
+        (_single("text/plain; charset=utf-8", "8bit"), text.encode()),
+        (_single("text/plain; charset=iso-8859-1"), text.encode("latin-1")),
+        (MULTIPART, _part(text.encode() + b"\r\n--b--\r\n", "8bit")),
+        (MULTIPART, _part(text.encode("latin-1"), "8bit", "iso-8859-1")),
+        (MULTIPART, _part(b"Gr=C3=BC=C3=9Fe aus K=\r\n=C3=B6ln\r\n", "quoted-printable")),
+    ]
+    for header, body in cases:
+        email = parse_email(header, body, mailbox="m", folder="f", uid=1)
+        assert (email.snippet, email.problems) == (text, ()), body
+
+
+def test_a_slice_cut_inside_a_character_or_a_quantum_loses_only_that() -> None:
+    text = "Grüße aus Köln, das ist ein längerer Text über Öl"
+    raw = text.encode()
+    encoded = base64.encodebytes(raw)
+    for cut in range(1, len(raw)):
+        email = parse_email(
+            _single("text/plain; charset=utf-8", "8bit"), raw[:cut], mailbox="m", folder="f", uid=1
+        )
+        assert email.problems == () and text.startswith(email.snippet), cut
+    for cut in range(1, len(encoded)):
+        email = parse_email(
+            MULTIPART, _part(encoded[:cut], "base64"), mailbox="m", folder="f", uid=1
+        )
+        assert email.problems == () and text.startswith(email.snippet), cut
+
+
+def test_snippet_stops_reading_once_it_is_full_with_the_same_result() -> None:
+    lines = [f"line {n} with  some\ttext" for n in range(50)]
+    text = "\r\n".join([*lines[:3], "> quoted", *lines[3:], "-- ", "signature"])
+    full = " ".join(line.replace("  ", " ").replace("\t", " ") for line in lines)
+    for limit in (1, 5, 30, 60, 200, 2000):
+        expected = full if len(full) <= limit else full[: limit - 1].rstrip() + "…"
+        assert snippet_of(text, limit) == expected, limit
