@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from sqlalchemy import func, select
 
@@ -101,4 +102,11 @@ def test_email_interactions_are_unique_per_contact_and_message_id(bot) -> None: 
     with bot.app.store.transaction() as session:  # Sent, another mailbox, a rescan …
         assert record_email_interactions(session, rows) == 0
         assert record_email_interactions(session, []) == 0
-    assert bot.ok("history CT000002").splitlines()[0] == "1 interaction"
+    # Only the rows really inserted count: one new among old ones, and a key twice in a call.
+    new = EmailInteraction(2, "<m2@x>", "outbound", "SP1", when, "Re: Hello", "sam", "Sent", "")
+    with bot.app.store.transaction() as session:
+        assert record_email_interactions(session, [*rows, new]) == 1
+        assert record_email_interactions(session, [rows[0]]) == 0
+        twice = replace(new, message_id="<m3@x>")
+        assert record_email_interactions(session, [twice, twice]) == 1
+    assert bot.ok("history CT000002").splitlines()[0] == "3 interactions"
