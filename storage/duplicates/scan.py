@@ -19,14 +19,16 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import logging
 import time
+from bisect import bisect_right
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from rapidfuzz.fuzz import ratio
-from sqlalchemy import Connection, delete, func, insert, select, text
+from sqlalchemy import Connection, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from storage.csv_import import NoProgress, Progress
@@ -38,12 +40,11 @@ from storage.models import Contact
 
 READ_CHUNK = 5_000
 WRITE_CHUNK = 20_000
-#: Contacts whose candidate pairs one query fetches: small enough that a chunk's pairs fit
-#: in memory on both sides, big enough that a million contacts take a few dozen queries.
-PAIR_CHUNK = 10_000
 SQLITE_CACHE_KIB = 131_072
 KEY_INDEX = "ix_dupe_keys_value"  # as in migration 0006
 BLOCKS = "dupe_scan_blocks"  # the temporary table of usable blocks' members
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -113,15 +114,24 @@ def _scan(session: Session, progress: Progress, matcher: Matcher | None) -> Scan
     count = session.scalar(select(func.count()).select_from(Contact)) or 0
     progress.stage("Keying contacts", count)
     contacts, written = _key_contacts(session, matcher, progress)
+    log.info("keyed %d contacts (%d keys) in %.1f s", count, written, _since(started))
     progress.stage("Comparing", len(contacts.ids))
     found, compared = _compare(session, matcher, contacts, progress)
+    log.info(
+        "compared %d pairs, %d above the threshold: %.1f s", compared, len(found), _since(started)
+    )
     scanned = len(contacts.ids)
     del contacts
     progress.stage("Writing pairs", len(found))
     pairs = _write_pairs(session, matcher, found)
     progress.advance(len(found))
+    log.info("wrote %d pairs: %.1f s", pairs, _since(started))
     session.expire_all()
     return ScanResult(scanned, written, compared, pairs, time.perf_counter() - started)
+
+
+def _since(started: float) -> float:
+    return time.perf_counter() - started
 
 
 # --- 1. keying ---------------------------------------------------------------------------
@@ -200,8 +210,11 @@ def _bit_case() -> str:
 
 
 def _create_blocks(session: Session) -> None:
-    """The temporary table of every usable block's members with each key's evidence bit, and
-    its two indexes: contact id first (a range of contacts) and key first (their partners)."""
+    """The temporary table of every usable block's members with each key's evidence bit.
+
+    SQLite joins it by nested loops, so it gets an index for each side: contact id first (the
+    lower contacts, in order) and key first (their partners). PostgreSQL hash-joins and sorts
+    the whole table at once and would not use them; it needs the table's statistics instead."""
     connection = session.connection()
     connection.exec_driver_sql(f"DROP TABLE IF EXISTS {BLOCKS}")
     connection.exec_driver_sql(
@@ -209,22 +222,55 @@ def _create_blocks(session: Session) -> None:
         f"SELECT contact_id, value, {_bit_case()} AS bit FROM dupe_keys WHERE value IN "
         f"(SELECT value FROM dupe_keys GROUP BY value HAVING count(*) BETWEEN 2 AND {BLOCK_LIMIT})"
     )
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"ANALYZE {BLOCKS}")  # autovacuum never sees a temp table
+        return
     connection.exec_driver_sql(
         f"CREATE INDEX ix_{BLOCKS}_contact ON {BLOCKS} (contact_id, value, bit)"
     )
     connection.exec_driver_sql(f"CREATE INDEX ix_{BLOCKS}_value ON {BLOCKS} (value, contact_id)")
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql(f"ANALYZE {BLOCKS}")  # autovacuum never sees a temp table
 
 
-#: Each candidate pair of a range of contacts (the lower id in the range), once, with the OR
-#: of the evidence bits of the usable keys the two share.
-_CANDIDATES = text(
-    f"SELECT k1.contact_id, k2.contact_id, sum(DISTINCT k1.bit) FROM {BLOCKS} k1 "
+#: Each (lower id, higher id, evidence bit) of two contacts in one usable block, ordered by the
+#: lower id: a pair that shares several keys comes once per key (`_partners` merges them).
+_CANDIDATES = (
+    f"SELECT k1.contact_id, k2.contact_id, k1.bit FROM {BLOCKS} k1 "
     f"JOIN {BLOCKS} k2 ON k2.value = k1.value AND k2.contact_id > k1.contact_id "
-    "WHERE k1.contact_id >= :low AND k1.contact_id <= :high "
-    "GROUP BY k1.contact_id, k2.contact_id ORDER BY k1.contact_id, k2.contact_id"
+    "ORDER BY k1.contact_id"
 )
+FETCH = 20_000
+
+
+def _candidate_rows(session: Session) -> Iterator[tuple[int, int, int]]:
+    """The rows of _CANDIDATES as the database produces them, through the driver's own cursor
+    (a server-side one on PostgreSQL): millions of plain tuples, never all at once."""
+    connection = session.connection()
+    raw: Any = connection.connection.driver_connection
+    if connection.dialect.name == "postgresql":
+        cursor = raw.cursor(name="dupe_scan_candidates")
+        cursor.itersize = FETCH
+    else:
+        cursor = raw.cursor()
+    try:
+        cursor.execute(_CANDIDATES)
+        while batch := cursor.fetchmany(FETCH):
+            yield from batch
+    finally:
+        cursor.close()
+
+
+def _partners(rows: Iterator[tuple[int, int, int]]) -> Iterator[tuple[int, dict[int, int]]]:
+    """(contact id, {partner with a higher id: OR of the evidence bits of the keys they share})
+    for each contact with candidates, from rows ordered by the lower id."""
+    current, partners = -1, {}
+    for a, b, bit in rows:
+        if a != current:
+            if partners:
+                yield current, partners
+            current, partners = a, {}
+        partners[b] = partners.get(b, 0) | bit
+    if partners:
+        yield current, partners
 
 
 def _compare(
@@ -232,18 +278,22 @@ def _compare(
 ) -> tuple[dict[tuple[int, int], tuple[float, str]], int]:
     """(lower id, higher id) -> (score, explanation JSON) of every pair above the threshold,
     and how many pairs were scored."""
+    started = time.perf_counter()
     _create_blocks(session)
+    log.info("blocks table in %.1f s", _since(started))
     found: dict[tuple[int, int], tuple[float, str]] = {}
     compared = 0
-    ids = contacts.ids
+    ids, reported = contacts.ids, 0
     try:
-        for start in range(0, len(ids), PAIR_CHUNK):
-            chunk = ids[start : start + PAIR_CHUNK]
-            rows = session.execute(_CANDIDATES, {"low": chunk[0], "high": chunk[-1]})
-            compared += _judge(matcher, contacts, rows, found)
-            progress.advance(len(chunk))
+        for done, (a, partners) in enumerate(_partners(_candidate_rows(session)), 1):
+            compared += _judge(matcher, contacts, a, partners, found)
+            if done % 1000 == 0:
+                position = bisect_right(ids, a)
+                progress.advance(position - reported)
+                reported = position
     finally:
         session.connection().exec_driver_sql(f"DROP TABLE IF EXISTS {BLOCKS}")
+    progress.advance(len(ids) - reported)
     return found, compared
 
 
@@ -254,27 +304,27 @@ _ENOUGH = tuple(quick_mask(mask) for mask in range(16))
 def _judge(
     matcher: Matcher,
     contacts: _Contacts,
-    rows: Any,
+    a: int,
+    partners: dict[int, int],
     found: dict[tuple[int, int], tuple[float, str]],
 ) -> int:
-    """Judge candidate rows (lower id, higher id, evidence bits), ordered by the lower id;
-    adds the possible duplicates to `found` and returns how many pairs were scored. The same
-    test as Matcher.worth_scoring and Matcher.judge, on packed states; each contact's state
-    is unpacked once per run of its rows."""
+    """Judge contact `a` against its partners (id -> evidence bits), as Matcher.worth_scoring
+    and Matcher.judge do but on packed states; adds the possible duplicates to `found` and
+    returns how many pairs were scored."""
     blobs, packed = contacts.blobs, contacts.packed
     quick = matcher.method == "default"
-    unpack, judge = matcher.unpack, matcher.judge_states
+    a_blob, a_packed, state = blobs[a], packed[a], None
     compared = 0
-    current, state = None, None
-    for a, b, mask in rows:
-        if quick and not _ENOUGH[mask] and not ratio(blobs[a], blobs[b], score_cutoff=QUICK_LOOK):
+    for b, mask in partners.items():
+        if quick and not _ENOUGH[mask] and not ratio(a_blob, blobs[b], score_cutoff=QUICK_LOOK):
             continue
-        if packed[a][0] != packed[b][0]:  # the keys hold the type, so this never happens
+        b_packed = packed[b]
+        if a_packed[0] != b_packed[0]:  # the keys hold the type, so this never happens
             continue
         compared += 1
-        if a != current:
-            current, state = a, unpack(packed[a])
-        verdict = judge(state, unpack(packed[b]))
+        if state is None:
+            state = matcher.unpack(a_packed)
+        verdict = matcher.judge_states(state, matcher.unpack(b_packed))
         if verdict is not None:
             found[(a, b)] = (verdict.score, verdict.as_json())
     return compared
