@@ -223,7 +223,9 @@ def _addresses(headers: Headers, name: str, problems: list[str]) -> tuple[EmailA
     return tuple(result)
 
 
-def _date(value: str | None, fallback: dt.datetime | None, problems: list[str]) -> dt.datetime:
+def _date(
+    value: str | None, fallback: dt.datetime | None, problems: list[str]
+) -> dt.datetime | None:
     parsed: dt.datetime | None = None
     if value:
         try:
@@ -231,7 +233,9 @@ def _date(value: str | None, fallback: dt.datetime | None, problems: list[str]) 
         except (TypeError, ValueError, IndexError, OverflowError):
             problems.append("unreadable Date header")
     if parsed is None:
-        parsed = fallback or dt.datetime.now(dt.UTC)
+        if fallback is None:
+            return None
+        parsed = fallback
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
     return parsed
@@ -397,7 +401,10 @@ def parse_email(
     owner_address: str = "",
     snippet_chars: int = 200,
 ) -> ReceivedEmail:
-    """Parse what was fetched. Never raises for bad input; see `problems`."""
+    """Parse what was fetched. Never raises for bad input; see `problems`.
+
+    `date` comes from the Date header, else from `internal_date`, else it is None: the worker
+    then asks the server for the arrival time (INTERNALDATE) of those few messages only."""
     problems: list[str] = []
     header_bytes = select_fields(header_bytes or b"")
     if not header_bytes.endswith(b"\r\n\r\n") and not header_bytes.endswith(b"\n\n"):

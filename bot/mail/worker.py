@@ -22,7 +22,7 @@ import random
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.config import Settings
 from bot.inputs import ReceivedEmail
@@ -181,7 +181,7 @@ class MailWorker:
             high = min(low + self.mail.batch_size - 1, uidnext - 1)
             fetched = session.fetch_range(low, high, self.mail.text_bytes)
             matched_uids = self._process_batch(
-                account, folder, info.uidvalidity, high, fetched, report
+                session, folder, info.uidvalidity, high, fetched, report
             )
             self._after(session, matched_uids)
             low = high + 1
@@ -196,7 +196,7 @@ class MailWorker:
 
     def _process_batch(
         self,
-        account: MailAccount,
+        session: ImapSession,
         folder: str,
         uidvalidity: int,
         high: int,
@@ -204,6 +204,7 @@ class MailWorker:
         report: FolderReport,
     ) -> list[int]:
         """Parse and handle one batch, and commit it with the folder's new position."""
+        account = session.account
         emails: list[ReceivedEmail] = []
         failures: list[tuple[int, str]] = []
         for message in fetched:
@@ -215,7 +216,6 @@ class MailWorker:
                         mailbox=account.name,
                         folder=folder,
                         uid=message.uid,
-                        internal_date=message.internal_date,
                         owner_salesperson=account.salesperson,
                         owner_address=account.username if "@" in account.username else "",
                         snippet_chars=self.mail.snippet_chars,
@@ -224,6 +224,7 @@ class MailWorker:
             except Exception as error:  # the parser should not raise; if it does, skip once
                 log.exception("%s %s uid %s: cannot parse", account.name, folder, message.uid)
                 failures.append((message.uid, f"cannot parse: {type(error).__name__}: {error}"))
+        emails = _dated(session, emails)
         # Optimistic first: no savepoint per email (they cost two statements each). Only when
         # a handler fails is the batch rolled back and run again with each email isolated.
         try:
@@ -475,6 +476,20 @@ class MailWorker:
             log.exception("mailbox %s: sync failed; next poll retries", account.name)
         finally:
             session.close()
+
+
+def _dated(session: ImapSession, emails: list[ReceivedEmail]) -> list[ReceivedEmail]:
+    """Mail without a usable Date header gets the server's arrival time (INTERNALDATE),
+    fetched for those few only; failing that, now."""
+    undated = [email.uid for email in emails if email.date is None]
+    if not undated:
+        return emails
+    dates = session.internal_dates(undated)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return [
+        replace(email, date=dates.get(email.uid, now)) if email.date is None else email
+        for email in emails
+    ]
 
 
 def _now() -> dt.datetime:

@@ -141,3 +141,27 @@ def _corpus_first() -> bytes:
     return message(
         sender=SALES, to="jan@acme.example", subject="Short", message_id="<short@example.com>"
     )
+
+
+def test_mail_without_a_usable_date_gets_the_arrival_time(rig: MailRig) -> None:
+    """INTERNALDATE is fetched only for mail whose Date header is missing or unreadable."""
+    _contacts(rig.ok)
+    arrived = dt.datetime(2020, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    dated = message(sender="jan@acme.example", to=SALES, subject="Dated", message_id="<d@a>")
+    undated = dated.replace(b"Date: Mon, 16 Nov 2026 10:00:00 +0000\r\n", b"")
+    unreadable = dated.replace(b"Mon, 16 Nov 2026 10:00:00 +0000", b"yesterday-ish")
+    client = rig.dovecot.client(rig.user)
+    try:
+        for number, mail in enumerate((dated, undated, unreadable)):
+            mail = mail.replace(b"<d@a>", f"<d{number}@a>".encode())
+            client.append("INBOX", mail, msg_time=arrived)
+    finally:
+        client.logout()
+    assert rig.worker().sync_once().logged == 3
+    with rig.app.store.transaction() as session:
+        when = dict(session.execute(select(Interaction.message_id, Interaction.occurred_at)).all())
+    assert when == {
+        "<d0@a>": dt.datetime(2026, 11, 16, 10, 0),
+        "<d1@a>": arrived.replace(tzinfo=None),
+        "<d2@a>": arrived.replace(tzinfo=None),
+    }
