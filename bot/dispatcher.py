@@ -23,6 +23,7 @@ from bot.config import Settings
 from bot.inputs import Actor, CommandInvocation
 from bot.registry import CommandSpec, Registry
 from bot.reply import Confirmation, Reply
+from storage.audit import set_actor
 from storage.database import Store
 from storage.deliveries import DuplicateDelivery, delivered, record_delivery
 from storage.errors import UserError
@@ -173,6 +174,7 @@ class Dispatcher:
         claim_first: bool,
     ) -> Reply:
         with self.store.transaction() as session:
+            set_actor(session, invocation.actor.name or invocation.actor.user_id)
             if delivery and claim_first:
                 record_delivery(session, invocation.source, delivery)
             elif delivery and delivered(session, invocation.source, delivery):

@@ -388,13 +388,14 @@ def relations_log(ctx: Context) -> Reply:
     return Reply(
         text=f"{len(rows)} removals, newest first:",
         table=Table(
-            ("when (UTC)", "what", "record", "contact"),
+            ("when (UTC)", "what", "record", "contact", "by"),
             tuple(
                 (
                     f"{row.at:%Y-%m-%d %H:%M}",
                     row.event,
                     f"{describe(row.kind, row.record_no)} {row.record_name}",
                     f"{row.contact_no} {row.contact_name}",
+                    row.by,
                 )
                 for row in rows
             ),

@@ -496,6 +496,7 @@ class BusinessRelationLog(Base):
     record_name: Mapped[str] = mapped_column(String(100), default="")
     contact_no: Mapped[str] = mapped_column(String(20))
     contact_name: Mapped[str] = mapped_column(String(100), default="")
+    by: Mapped[str] = mapped_column(String(100), default="", server_default="")
 
 
 __all__ = [

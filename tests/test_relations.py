@@ -13,6 +13,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.config import Settings
+from bot.inputs import Actor
 from bot.registry import build_registry
 from bot.runtime import build_app
 from storage.contacts import get_by_no
@@ -23,7 +24,7 @@ from storage.models import (
     ContactBusinessRelation,
     NumberSeries,
 )
-from tests.conftest import SALES_ACTOR, ChatBot
+from tests.conftest import ADMIN_ACTOR, SALES_ACTOR, ChatBot
 
 ACME = (
     'new company "Acme Holding B.V." address="Keizersgracht 1" post_code="1015 AA" '
@@ -345,6 +346,22 @@ def test_deleting_a_linked_contact_keeps_the_record_and_logs_it(rbot: ChatBot) -
     assert "CT000001 Acme Holding B.V." in log
     assert "has no contact" in rbot.ok("related C00001")
     assert "admin" in rbot.fails("relations-log", SALES_ACTOR)
+
+
+def test_the_relations_log_says_who_removed_what(rbot: ChatBot) -> None:
+    """By display name, else by the adapter's user id; the hook behind `delete` knows it too."""
+    rbot.ok(ACME)
+    rbot.ok('new company "Beta B.V." country=NL')
+    rbot.ok("create-as CT000001 customer")
+    rbot.ok("create-as CT000002 vendor")
+    rbot.ok("unlink CT000001 customer", ADMIN_ACTOR)
+    nameless = Actor(user_id="U_NAMELESS", roles=ADMIN_ACTOR.roles)
+    rbot.ok("delete CT000002 --yes", nameless)
+    lines = rbot.ok("relations-log").splitlines()
+    deleted = next(line for line in lines if "contact deleted" in line)
+    unlinked = next(line for line in lines if "unlinked" in line)
+    assert deleted.rstrip().endswith("U_NAMELESS"), deleted
+    assert unlinked.rstrip().endswith(ADMIN_ACTOR.name), unlinked
 
 
 def test_deleting_a_record_keeps_the_contact_and_logs_it(rbot: ChatBot) -> None:

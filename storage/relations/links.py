@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
+from storage.audit import actor_of
 from storage.contacts import ChangeResult, create_contact, update_contact
 from storage.errors import NotFound, UserError
 from storage.models import (
@@ -305,6 +306,7 @@ def log_removal(session: Session, event: str, link: BusinessLink) -> None:
             record_name=link.record.name,
             contact_no=link.contact.no,
             contact_name=link.contact.name,
+            by=actor_of(session),
         )
     )
 
