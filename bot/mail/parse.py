@@ -174,10 +174,11 @@ def normalize_address(address: str) -> str:
 
 
 class Headers:
-    """The fetched header fields, unfolded: lower-case name -> values, in order.
+    """The selected header fields (`select_fields`), unfolded: lower-case name -> values, in
+    order.
 
-    The fields come from BODY[HEADER.FIELDS (…)], so a plain split is enough and much
-    cheaper than the email package's feed parser (which matters at thousands per second).
+    Only whole fields of known names are left, so a plain split is enough and much cheaper
+    than the email package's feed parser (which matters at thousands per second).
     """
 
     def __init__(self, raw: bytes) -> None:
@@ -297,7 +298,8 @@ def _part_text(part: Message, problems: list[str]) -> str:
     quoted-printable undone. Base64 is undone here as for a single part: the slice may cut
     it inside a quantum, which the email package would return undecoded."""
     charset = part.get_content_charset()
-    encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+    written = str(part.get("Content-Transfer-Encoding", "")).lower()
+    encoding = written.strip()
     if encoding == "base64":
         payload = part.get_payload()
         if not isinstance(payload, str):
@@ -307,6 +309,8 @@ def _part_text(part: Message, problems: list[str]) -> str:
     raw = part.get_payload(decode=True)
     if not isinstance(raw, bytes):
         return ""
+    if encoding == "quoted-printable" and written != encoding:
+        raw = quopri.decodestring(raw)  # the email package knows it only without blanks
     return _decode_bytes(raw, charset, problems, cut=True)
 
 

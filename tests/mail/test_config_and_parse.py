@@ -147,6 +147,7 @@ def test_8bit_bodies_have_their_snippet() -> None:
         (MULTIPART, _part(text.encode() + b"\r\n--b--\r\n", "8bit")),
         (MULTIPART, _part(text.encode("latin-1"), "8bit", "iso-8859-1")),
         (MULTIPART, _part(b"Gr=C3=BC=C3=9Fe aus K=\r\n=C3=B6ln\r\n", "quoted-printable")),
+        (MULTIPART, _part(b"Gr=C3=BC=C3=9Fe aus K=C3=B6ln\r\n", "Quoted-Printable ")),
     ]
     for header, body in cases:
         email = parse_email(header, body, mailbox="m", folder="f", uid=1)
