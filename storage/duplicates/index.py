@@ -45,35 +45,34 @@ COLUMNS = (
 
 
 def _type_letter(value: Any) -> str:
-    text = value.value if isinstance(value, ContactType) else str(value)
-    return COMPANY if text == ContactType.COMPANY.value else PERSON
+    """COMPANY for ContactType.COMPANY (a StrEnum, so also for its text), else PERSON."""
+    return COMPANY if value == ContactType.COMPANY else PERSON
 
 
 def data_from_row(row: Sequence[Any]) -> ContactData:
     (id_, no, type_, name, first, middle, surname, address, address_2, city, post_code,
      phone_e164, mobile_e164, email_normalized, vat_no, country, company_name, phone, mobile,
      email) = row  # fmt: skip
-    given = " ".join(part for part in (first or "", middle or "") if part)
     return ContactData(
-        id=id_,
-        no=no,
-        type=_type_letter(type_),
-        name=name or "",
-        first_name=given,
-        surname=surname or "",
-        address=address or "",
-        address_2=address_2 or "",
-        city=city or "",
-        post_code=post_code or "",
-        phone_e164=phone_e164 or "",
-        mobile_e164=mobile_e164 or "",
-        email_normalized=email_normalized or "",
-        vat_no=vat_no or "",
-        country=country or "",
-        company_name=company_name or "",
-        phone=phone or "",
-        mobile=mobile or "",
-        email=email or "",
+        id_,
+        no,
+        _type_letter(type_),
+        name or "",
+        f"{first} {middle}" if first and middle else first or middle or "",
+        surname or "",
+        address or "",
+        address_2 or "",
+        city or "",
+        post_code or "",
+        phone_e164 or "",
+        mobile_e164 or "",
+        email_normalized or "",
+        vat_no or "",
+        country or "",
+        company_name or "",
+        phone or "",
+        mobile or "",
+        email or "",
     )
 
 

@@ -47,24 +47,27 @@ def blocking_keys(p: Profile) -> set[str]:
             keys.add(f"{t}z:{code}|{p.post}")
         for number in p.numbers[:2]:
             keys.add(f"{t}h:{p.post}|{number}")
-    if p.city:
-        city = phonetic(p.city.replace(" ", ""))
+    city = phonetic(p.city.replace(" ", "")) if p.city else ""
+    if city:
         for code in codes:
             keys.add(f"{t}c:{code}|{city}")
-    street_words = [w for w in p.street.split() if len(w) > 2][:2]
+    # each street word's code once (a contact's keys are computed a million times a scan)
+    streets = [phonetic(w) for w in [w for w in p.street.split() if len(w) > 2][:2]]
     place_keys = [f"z{p.post}"] if p.post else []
     if p.city:
-        place_keys.append(f"c{phonetic(p.city.replace(' ', ''))}")
+        place_keys.append(f"c{city}")
     for place in place_keys:
-        for sw in street_words:
-            keys.add(f"{t}y:{place}|{phonetic(sw)}")
+        for street in streets:
+            keys.add(f"{t}y:{place}|{street}")
         for w in words:
             keys.add(f"{t}q:{place}|{w[:2]}")
-    for sw in street_words:
+    for street in streets:
         for number in p.numbers[:1]:
-            keys.add(f"{t}s:{phonetic(sw)}|{number}")
+            keys.add(f"{t}s:{street}|{number}")
         for code in codes:
-            keys.add(f"{t}a:{code}|{phonetic(sw)}")
+            keys.add(f"{t}a:{code}|{street}")
+    if max(map(len, keys), default=0) <= MAX_KEY_LENGTH:
+        return keys
     return {k[:MAX_KEY_LENGTH] for k in keys}
 
 
