@@ -1,14 +1,9 @@
 """From raw header bytes and a bounded slice of the body to a ReceivedEmail.
 
-The worker fetches a bounded slice of the header and the first few kilobytes of the body
+The worker fetches only selected header fields and the first few kilobytes of the body
 (never whole messages with attachments), so this parser must cope with truncated MIME,
 broken encoded-words, unknown charsets and 8-bit headers. It never raises: what it cannot
 read is replaced, and the trouble is listed in `ReceivedEmail.problems`.
-
-The header may come whole (BODY[HEADER]) or as the server's selection of HEADER_FIELDS
-(BODY[HEADER.FIELDS (…)]); `select_fields` makes the first into the second, byte for byte,
-so that both parse alike and a message without a Message-ID gets the same derived id either
-way.
 """
 
 from __future__ import annotations
@@ -31,8 +26,9 @@ from bot.inputs import EmailAddress, ReceivedEmail
 from storage.errors import UserError
 from storage.normalize import normalize_email
 
-#: The header fields the parser reads (and fetches with BODY.PEEK[HEADER.FIELDS (…)] when a
-#: message's whole header is too large to fetch).
+#: The header fields fetched with BODY.PEEK[HEADER.FIELDS (…)]. A message without a
+#: Message-ID gets an id hashed from the server's reply for exactly these: changing the list
+#: changes those ids, and such mail already logged would be logged again on a rescan.
 HEADER_FIELDS = (
     "FROM",
     "SENDER",
@@ -51,14 +47,6 @@ HEADER_FIELDS = (
 )
 
 _PARSER = BytesParser(policy=compat32)
-#: One wanted field with its continuation lines, at the start of a line, as an IMAP server
-#: matches HEADER.FIELDS names: case-insensitive, blanks allowed before the colon.
-_WANTED_FIELD = re.compile(
-    rb"^(?:" + b"|".join(re.escape(f.encode()) for f in HEADER_FIELDS) + rb")[ \t]*:"
-    rb"[^\n]*(?:\n[ \t][^\n]*)*(?:\n|\Z)",
-    re.IGNORECASE | re.MULTILINE,
-)
-_HEADER_END = re.compile(rb"^\r?\n", re.MULTILINE)
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 _SPACE = re.compile(r"\s+")
 _QUOTE_INTRO = re.compile(
@@ -76,26 +64,6 @@ _DROP_HTML = re.compile(
 )
 _UNFOLD = re.compile(r"\r?\n[ \t]+")
 _BREAKS = re.compile(r"<\s*(br|/p|/div|/tr|/li)\b[^>]*>", re.IGNORECASE)
-
-
-def select_fields(header: bytes) -> bytes:
-    """The HEADER_FIELDS lines of a whole header, as BODY[HEADER.FIELDS (…)] returns them.
-
-    Such a reply holds each matching field with its continuation lines, in the message's
-    order, then the blank line; lines without a colon and fields of other names are left
-    out. Reading the whole header and selecting here is cheaper than asking the server: it
-    echoes the long HEADER.FIELDS key with every message, and imapclient reads it character
-    by character. A selection passes through unchanged.
-    """
-    end = _HEADER_END.search(header)
-    if end is not None:
-        header, blank = header[: end.start()], end.group(0)
-    else:  # truncated, or no body: the server still ends its reply with a blank line
-        blank = b"\r\n"
-    selected = b"".join(_WANTED_FIELD.findall(header))
-    if selected and not selected.endswith(b"\n"):  # as the server, end the last line
-        selected += b"\r\n"
-    return selected + blank
 
 
 def _unsurrogate(value: str) -> str:
@@ -174,11 +142,10 @@ def normalize_address(address: str) -> str:
 
 
 class Headers:
-    """The selected header fields (`select_fields`), unfolded: lower-case name -> values, in
-    order.
+    """The fetched header fields, unfolded: lower-case name -> values, in order.
 
-    Only whole fields of known names are left, so a plain split is enough and much cheaper
-    than the email package's feed parser (which matters at thousands per second).
+    The fields come from BODY[HEADER.FIELDS (…)], so a plain split is enough and much
+    cheaper than the email package's feed parser (which matters at thousands per second).
     """
 
     def __init__(self, raw: bytes) -> None:
@@ -410,7 +377,7 @@ def parse_email(
     `date` comes from the Date header, else from `internal_date`, else it is None: the worker
     then asks the server for the arrival time (INTERNALDATE) of those few messages only."""
     problems: list[str] = []
-    header_bytes = select_fields(header_bytes or b"")
+    header_bytes = header_bytes or b""
     if not header_bytes.endswith(b"\r\n\r\n") and not header_bytes.endswith(b"\n\n"):
         header_bytes = header_bytes.rstrip(b"\r\n") + b"\r\n\r\n"
     headers = Headers(header_bytes)
