@@ -6,6 +6,7 @@ for mail without a usable Date."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from sqlalchemy import select
 
@@ -88,3 +89,19 @@ def test_mail_without_a_usable_date_gets_the_arrival_time(rig: MailRig) -> None:
         "<d1@a>": arrived.replace(tzinfo=None),
         "<d2@a>": arrived.replace(tzinfo=None),
     }
+
+
+def test_imaplib_formats_its_debug_lines_only_when_they_are_logged(rig: MailRig) -> None:
+    """imaplib at imapclient's debug level 5 formats a repr of every literal it reads."""
+    logger = logging.getLogger("imapclient.imaplib")
+    session = ImapSession(rig.dovecot.account(rig.user), PASSWORD)
+    assert session.client._imap.debug == 0
+    session.close()
+    level = logger.level
+    logger.setLevel(logging.DEBUG)
+    try:
+        session = ImapSession(rig.dovecot.account(rig.user), PASSWORD)
+        assert session.client._imap.debug == 5
+        session.close()
+    finally:
+        logger.setLevel(level)
