@@ -106,8 +106,8 @@ class Matcher:
             score = round(100.0 * hits / len(self.setup), 1)
             why = f"{hits} of {len(self.setup)} search strings: " + ", ".join(names)
             return Verdict(score, why, names)
-        scored = score_pair(a, b)
-        if scored.score < self.threshold:
+        scored = score_pair(a, b, self.threshold)
+        if scored is None or scored.score < self.threshold:
             return None
         detail = [[f.field, round(f.similarity * 100), round(f.evidence, 2)] for f in scored.fields]
         return Verdict(scored.score, scored.why(), detail)

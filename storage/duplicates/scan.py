@@ -140,9 +140,9 @@ def _since(started: float) -> str:
 def _key_contacts(session: Session, matcher: Matcher, progress: Progress) -> tuple[_Contacts, int]:
     """Key every contact and write the keys; returns what comparing needs and the key count.
     The value index is dropped first and built once at the end (sorted): several times
-    faster than keeping it up to date row by row."""
-    _clear_keys(session)
+    faster than keeping it up to date row by row, and the old keys are deleted without it."""
     session.connection().exec_driver_sql(f"DROP INDEX IF EXISTS {KEY_INDEX}")
+    _clear_keys(session)
     contacts = _Contacts({}, {}, [])
     written = 0
     rows = session.execute(
@@ -171,7 +171,8 @@ def _prepared(matcher: Matcher, rows: Iterable[Any], contacts: _Contacts) -> Ite
 
 def _clear_keys(session: Session) -> None:
     """All keys go. PostgreSQL truncates (deleting millions of rows one by one leaves them all
-    dead in the table); the scan locks the table anyway when it drops the value index."""
+    dead in the table); the scan locks the table anyway when it drops the value index. SQLite
+    deletes row by row (its truncate shortcut is off while foreign keys are enforced)."""
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql("TRUNCATE dupe_keys")

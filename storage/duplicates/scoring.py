@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA, JaroWinkler
@@ -39,8 +40,9 @@ OFFSET = 5.5
 SCALE = 0.5
 
 
-@dataclass(frozen=True)
-class FieldScore:
+class FieldScore(NamedTuple):
+    """One field's part (a named tuple: a scan makes millions)."""
+
     field: str
     similarity: float  # 0..1
     evidence: float
@@ -171,16 +173,66 @@ def _exact(a: Profile, b: Profile, out: list[FieldScore]) -> None:
         out.append(FieldScore("vat", same, _evidence("vat", same)))
 
 
-def score_pair(a: Profile, b: Profile) -> Scored:
-    """The score (0–100) of two contacts of the same type, with each field's part."""
-    fields: list[FieldScore] = []
+def score_pair(a: Profile, b: Profile, floor: float | None = None) -> Scored | None:
+    """The score (0–100) of two contacts of the same type, with each field's part.
+
+    With `floor`: None as soon as the fields left to compare cannot lift the pair to that
+    score even if they all agree fully. The cheap exact and place fields are compared first
+    and the names last; most candidate pairs of a scan stop before their names. The fields
+    keep their order (names, address, place, exact) whatever order they are compared in."""
+    exact: list[FieldScore] = []
+    place: list[FieldScore] = []
+    address: list[FieldScore] = []
+    names: list[FieldScore] = []
+    _exact(a, b, exact)
+    _place(a, b, place)
+    if floor is not None and _short_of(
+        floor, exact + place, _most_address(a, b) + _most_names(a, b)
+    ):
+        return None
+    _address(a, b, address)
+    if floor is not None and _short_of(floor, exact + place + address, _most_names(a, b)):
+        return None
     if a.company:
-        _company_name(a, b, fields)
+        _company_name(a, b, names)
     else:
-        _person_names(a, b, fields)
-    _address(a, b, fields)
-    _place(a, b, fields)
-    _exact(a, b, fields)
+        _person_names(a, b, names)
+    fields = (*names, *address, *place, *exact)
     total = sum(f.evidence for f in fields)
-    score = 100.0 / (1.0 + math.exp(-SCALE * (total - OFFSET)))
-    return Scored(round(score, 1), tuple(fields))
+    return Scored(round(_score(total), 1), fields)
+
+
+def _score(total: float) -> float:
+    """Evidence to a score of 0–100 (a logistic curve: OFFSET gives 50)."""
+    return 100.0 / (1.0 + math.exp(-SCALE * (total - OFFSET)))
+
+
+def _short_of(floor: float, done: list[FieldScore], most: float) -> bool:
+    """Whether the pair stays below `floor` with the evidence `done` plus at most `most`
+    more. The margin covers a sum taken in another order; score and rounding only rise with
+    the evidence, so the pair's real score cannot reach `floor` either."""
+    best = sum(f.evidence for f in done) + most + 1e-6
+    return round(_score(best), 1) < floor
+
+
+def _most_names(a: Profile, b: Profile) -> float:
+    """The most evidence the name fields can add (each field's agree weight, when both cards
+    fill it): what _company_name or _person_names add at best."""
+    if a.company:
+        return WEIGHTS["name"][0] if a.tokens and b.tokens else 0.0
+    most = WEIGHTS["surname"][0] if a.surname and b.surname else 0.0
+    return most + (WEIGHTS["given"][0] if a.given and b.given else 0.0)
+
+
+def _most_address(a: Profile, b: Profile) -> float:
+    """The most evidence _address can add."""
+    most = 0.0
+    if a.street and b.street:
+        most += WEIGHTS["street"][0]
+    elif (a.street or a.address_2) and (b.street or b.address_2) and (a.street or b.street):
+        most += WEIGHTS["street"][0] * 0.8
+    if a.numbers and b.numbers:
+        most += WEIGHTS["number"][0]
+    if a.address_2 and b.address_2:
+        most += WEIGHTS["address_2"][0]
+    return most
