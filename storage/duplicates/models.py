@@ -37,7 +37,10 @@ class DupeKey(Base):
     key kind (`cn:acme|holding`), so a person never meets a company in a block."""
 
     __tablename__ = "dupe_keys"
-    __table_args__ = (Index("ix_dupe_keys_value", "value", "contact_id"),)
+    __table_args__ = (
+        Index("ix_dupe_keys_value", "value", "contact_id"),
+        {"sqlite_with_rowid": False},  # one B-tree, not a table and its key (migration 0012)
+    )
     contact_id: Mapped[int] = mapped_column(
         ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
     )
