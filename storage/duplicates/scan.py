@@ -1,18 +1,20 @@
 """`dupes scan`: rebuild every contact's keys and every open pair, in memory that stays small.
 
 1. Keying: the contacts are read in id order (streamed), keyed, and their keys written in
-   bulk. Of each contact only two short strings stay in Python: its blob (name and address on
-   one line, for the quick look) and its packed state (Matcher.pack), a few hundred bytes
-   instead of the 10 KB the objects that made them would take.
+   bulk, a batch of contacts at a time. Of each contact only two short strings stay in
+   Python: its blob (name and address on one line, for the quick look) and its packed state
+   (Matcher.pack), a few hundred bytes instead of the 10 KB the objects that made them take.
 2. Candidates: the database groups the keys. A temporary table holds the members of every
-   usable block (a key that 2 to BLOCK_LIMIT contacts share); its self-join, one range of
-   contact ids at a time, gives each candidate pair once, lower id first, with the evidence
-   bits of all the keys the two share (SUM(DISTINCT bit): the bits are powers of two, so the
-   sum is their OR). No key hash, block or pair set is held in Python.
+   usable block (a key that 2 to BLOCK_LIMIT contacts share); one streamed self-join of it
+   gives (lower id, higher id, evidence bit) for every two contacts in a block, ordered by
+   the lower id, and each contact's partners are merged from its run of rows (the bits of
+   all the keys two contacts share OR-ed). No key, block or pair set is held in Python.
 3. Each candidate is judged as before: the quick look unless the shared evidence is enough,
    then the score; a pair above the threshold is kept as its score and explanation.
 4. The open pairs are rewritten; separate pairs are never touched, and a pair found again
    keeps its first-found time (the digest reports new pairs).
+
+Same pairs, scores and explanations as comparing every contact with its blocks in memory.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ class ScanResult:
 @dataclass
 class _Contacts:
     """What the scan holds of each contact while comparing: contact id -> blob and packed
-    state (Matcher.pack), and the ids in order (the candidate queries' ranges)."""
+    state (Matcher.pack), and the ids in order (for the progress)."""
 
     blobs: dict[int, str]
     packed: dict[int, str]
@@ -256,7 +258,7 @@ _CANDIDATES = (
     f"JOIN {BLOCKS} k2 ON k2.value = k1.value AND k2.contact_id > k1.contact_id "
     "ORDER BY k1.contact_id"
 )
-FETCH = 20_000
+FETCH = 20_000  # candidate rows fetched at a time
 
 
 def _candidate_rows(session: Session) -> Iterator[tuple[int, int, int]]:
@@ -302,15 +304,14 @@ def _compare(
     found: dict[tuple[int, int], tuple[float, str]] = {}
     compared = 0
     ids, reported = contacts.ids, 0
-    try:
-        for done, (a, partners) in enumerate(_partners(_candidate_rows(session)), 1):
-            compared += _judge(matcher, contacts, a, partners, found)
-            if done % 1000 == 0:
-                position = bisect_right(ids, a)
-                progress.advance(position - reported)
-                reported = position
-    finally:
-        session.connection().exec_driver_sql(f"DROP TABLE IF EXISTS {BLOCKS}")
+    for done, (a, partners) in enumerate(_partners(_candidate_rows(session)), 1):
+        compared += _judge(matcher, contacts, a, partners, found)
+        if done % 1000 == 0:
+            position = bisect_right(ids, a)
+            progress.advance(position - reported)
+            reported = position
+    # after a failure the rollback takes the table away (it was created in the transaction)
+    session.connection().exec_driver_sql(f"DROP TABLE {BLOCKS}")
     progress.advance(len(ids) - reported)
     return found, compared
 
