@@ -52,16 +52,16 @@ def scan_target(n: int) -> float:
 
 
 def scan_child(url: str) -> None:
-    """Run in a child process: scan, print its CPU seconds (its forked workers' too), seconds
-    and max RSS (MB)."""
+    """Run in a child process: scan, print its CPU seconds (any child processes' too; the scan
+    forks none now), seconds and max RSS (MB). On PostgreSQL the server's CPU is not in it."""
     from storage.duplicates.scan import scan
 
     store = Store(url)
     started = time.process_time()
     with store.transaction() as session:
         result = scan(session)
-    workers = resource.getrusage(resource.RUSAGE_CHILDREN)  # forked comparers, from 500k
-    cpu = time.process_time() - started + workers.ru_utime + workers.ru_stime
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = time.process_time() - started + children.ru_utime + children.ru_stime
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"{cpu:.2f} {result.seconds:.2f} {rss:.0f} {result.contacts} {result.compared} "
