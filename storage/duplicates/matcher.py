@@ -88,13 +88,13 @@ class Matcher:
         scan holds of each contact until it has compared them all. It starts with the
         contact type's letter (`c` or `p`)."""
         if self.method == "bc":
-            return item.data.type + json.dumps(sorted(item.state.items()))
+            return item.data.type + _pack_strings(item.state, len(self.setup))
         return pack(item.state)
 
     def unpack(self, packed: str) -> Any:
         """The state that `pack` packed, for `judge_states`."""
         if self.method == "bc":
-            return dict(json.loads(packed[1:]))
+            return _unpack_strings(packed[1:])
         return unpack(packed)
 
     def judge_states(self, a: Any, b: Any) -> Verdict | None:
@@ -111,3 +111,23 @@ class Matcher:
             return None
         detail = [[f.field, round(f.similarity * 100), round(f.evidence, 2)] for f in scored.fields]
         return Verdict(scored.score, scored.why(), detail)
+
+
+_SEPARATOR = "\x1f"
+
+
+def _pack_strings(strings: dict[int, str], lines: int) -> str:
+    """Business Central search strings (setup line -> string) as one string: the separator,
+    then the strings in setup line order, empty where a line has none; as JSON (which starts
+    with `[`) when a string holds the separator (they are typed text, so they might)."""
+    values = [strings.get(index, "") for index in range(lines)]
+    if any(_SEPARATOR in value for value in values):
+        return json.dumps(sorted(strings.items()))
+    return _SEPARATOR + _SEPARATOR.join(values)
+
+
+def _unpack_strings(packed: str) -> dict[int, str]:
+    if not packed.startswith(_SEPARATOR):
+        return dict(json.loads(packed))
+    values = packed[1:].split(_SEPARATOR)
+    return {index: value for index, value in enumerate(values) if value}
