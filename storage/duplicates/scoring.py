@@ -18,7 +18,9 @@ from rapidfuzz.distance import OSA, JaroWinkler
 
 from storage.duplicates.normalize import Profile
 
-#: (agree, disagree) evidence per field; similarity between LOW and HIGH interpolates.
+#: (agree, disagree) evidence per field; similarity between LOW and HIGH interpolates. A field
+#: adds at most its agree weight: score_pair's early stop (_most_names, _most_address)
+#: relies on it.
 WEIGHTS: dict[str, tuple[float, float]] = {
     "name": (8.0, -10.0),  # companies: another name at one address is another company
     "given": (4.0, -2.0),
