@@ -222,6 +222,7 @@ class Profile(NamedTuple):
     email: str
     domain: str
     vat: str
+    employer: str  # a person's company name, folded ("" for companies and independents)
 
 
 def profile(data: ContactData) -> Profile:
@@ -249,6 +250,7 @@ def profile(data: ContactData) -> Profile:
         email=email,
         domain=domain,
         vat=vat_key(data.vat_no),
+        employer="" if company else " ".join(name_tokens(data.company_name, True)),
     )
 
 
@@ -261,7 +263,8 @@ def blob(p: Profile) -> str:
 # A scan keeps every contact's profile until it has compared them all: as one short string
 # (about 150 bytes) instead of the objects (over 1 KB). Folded and compacted fields hold only
 # [0-9a-z ] or [0-9A-Z], so the separators below cannot occur in them; email and phones are
-# stored as found, and a profile whose email or phones hold a separator is packed as JSON.
+# stored as found, and a profile whose email, phones or employer hold a separator is packed as
+# JSON.
 
 _FIELD = "\x1f"
 _PHONE = "\x1e"
@@ -271,7 +274,7 @@ _EMPTY: frozenset[str] = frozenset()
 def pack(p: Profile) -> str:
     """The profile as one string (`unpack` gives it back): `c` or `p`, then its fields."""
     phones = sorted(p.phones)
-    if any(_FIELD in text or _PHONE in text for text in (p.email, *phones)):
+    if any(_FIELD in text or _PHONE in text for text in (p.email, p.employer, *phones)):
         return json.dumps([*p[:9], phones, *p[10:]])
     return _FIELD.join(
         (
@@ -288,6 +291,7 @@ def pack(p: Profile) -> str:
             p.email,
             p.domain,
             p.vat,
+            p.employer,
         )
     )
 
@@ -300,7 +304,7 @@ def unpack(packed: str) -> Profile:
         fields[9] = frozenset(fields[9])
         return Profile._make(fields)
     (kind, tokens, given, surname, street, numbers, address_2, city, post, phones, email,
-     domain, vat) = packed.split(_FIELD)  # fmt: skip
+     domain, vat, employer) = packed.split(_FIELD)  # fmt: skip
     return Profile(
         kind == "c",
         tuple(tokens.split()),
@@ -315,4 +319,5 @@ def unpack(packed: str) -> Profile:
         email,
         domain,
         vat,
+        employer,
     )

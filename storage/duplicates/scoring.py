@@ -34,6 +34,7 @@ WEIGHTS: dict[str, tuple[float, float]] = {
     "domain": (3.0, 0.0),
     "phone": (9.0, -1.0),
     "vat": (12.0, -8.0),
+    "company": (3.0, 0.0),  # two persons of one company (see _colleagues)
 }
 HIGH = 0.92
 LOW = 0.6
@@ -60,7 +61,7 @@ class Scored:
         ranked = sorted(self.fields, key=lambda f: -abs(f.evidence))[:limit]
         parts = []
         for f in ranked:
-            if f.field in ("email", "phone", "vat", "domain"):
+            if f.field in ("email", "phone", "vat", "domain", "company"):
                 parts.append(f"{f.field} {'same' if f.similarity >= 1 else 'different'}")
             else:
                 parts.append(f"{f.field} {round(f.similarity * 100)}%")
@@ -161,13 +162,13 @@ def _place(a: Profile, b: Profile, out: list[FieldScore]) -> None:
         out.append(FieldScore("post_code", similarity, _evidence("post_code", similarity)))
 
 
-def _exact(a: Profile, b: Profile, out: list[FieldScore]) -> None:
+def _exact(a: Profile, b: Profile, out: list[FieldScore], *, phones: bool = True) -> None:
     if a.email and b.email:
         same = 1.0 if a.email == b.email else 0.0
         out.append(FieldScore("email", same, _evidence("email", same)))
         if not same and a.company and a.domain == b.domain and a.domain:
             out.append(FieldScore("domain", 1.0, WEIGHTS["domain"][0]))
-    if a.phones and b.phones:
+    if phones and a.phones and b.phones:
         same = 1.0 if a.phones & b.phones else 0.0
         out.append(FieldScore("phone", same, _evidence("phone", same)))
     if a.vat and b.vat:
@@ -186,13 +187,17 @@ def score_pair(a: Profile, b: Profile, floor: float | None = None) -> Scored | N
     place: list[FieldScore] = []
     address: list[FieldScore] = []
     names: list[FieldScore] = []
-    _exact(a, b, exact)
-    _place(a, b, place)
-    if floor is not None and _short_of(
-        floor, exact + place, _most_address(a, b) + _most_names(a, b)
-    ):
+    colleagues = _colleagues(a, b)
+    _exact(a, b, exact, phones=not colleagues)
+    if colleagues:
+        exact.append(FieldScore("company", 1.0, WEIGHTS["company"][0]))
+    else:
+        _place(a, b, place)
+    most_address = 0.0 if colleagues else _most_address(a, b)
+    if floor is not None and _short_of(floor, exact + place, most_address + _most_names(a, b)):
         return None
-    _address(a, b, address)
+    if not colleagues:
+        _address(a, b, address)
     if floor is not None and _short_of(floor, exact + place + address, _most_names(a, b)):
         return None
     if a.company:
@@ -202,6 +207,15 @@ def score_pair(a: Profile, b: Profile, floor: float | None = None) -> Scored | N
     fields = (*names, *address, *place, *exact)
     total = sum(f.evidence for f in fields)
     return Scored(round(_score(total), 1), fields)
+
+
+def _colleagues(a: Profile, b: Profile) -> bool:
+    """Two persons of one company: what a person takes from its company (address, city, post
+    code, phone) is the same for all its persons and says nothing about whether two of them
+    are one person, so only their own fields count (names, email), plus the company itself.
+    Without this every new colleague was a "duplicate" of the others, by phone and address.
+    The price: the same mobile number is not seen either (it shares the phone field)."""
+    return not a.company and bool(a.employer) and a.employer == b.employer
 
 
 def _score(total: float) -> float:
