@@ -17,6 +17,7 @@ from storage.contacts import (
     resolve_contact,
     update_contact,
 )
+from storage.duplicates.normalize import MATCHED_FIELDS
 from storage.errors import UserError
 from storage.interactions import interaction_summary
 from storage.models import ContactType
@@ -110,7 +111,7 @@ def set_fields(ctx: Context) -> Reply:
         text = f"Changed {contact.no}: {', '.join(result.changed)}."
     text += changes_text(result)
     reply = Reply(text=text, cards=(contact_card(contact),))
-    if not result.changed:
+    if MATCHED_FIELDS.isdisjoint(result.changed):  # a pair it is in was reported already
         return reply
     return with_duplicate_warnings(ctx.session, contact, reply)
 

@@ -82,6 +82,10 @@ def test_new_and_set_reply_with_the_warning(dbot: ChatBot) -> None:
     reply = dbot.reply('new company "Acme Holding BV" phone="020-5550100"')
     assert reply.ok and any("possible duplicate of CT000001" in n for n in reply.notes)
     assert {b.command for b in reply.buttons} >= {"merge CT000002 into CT000001"}
+    reply = dbot.reply("set CT000002 home_page=https://acme.example")  # not a matched field
+    assert reply.ok and reply.notes == () and reply.buttons == ()
+    reply = dbot.reply("set CT000002 city=Amsterdam")
+    assert reply.ok and any("possible duplicate of CT000001" in n for n in reply.notes)
 
 
 def test_separate_survives_every_rescan(dbot: ChatBot) -> None:

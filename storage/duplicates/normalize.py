@@ -178,6 +178,28 @@ def phonetic(word: str) -> str:
     return (head + "".join(out) + "000")[:4]
 
 
+#: The typed fields (storage/fields.py) whose change can change a contact's keys or scores:
+#: what ContactData holds, by the names people type (`country` reads phones; `company` gives
+#: a person's employer). A change of only other fields needs no duplicate check.
+MATCHED_FIELDS: frozenset[str] = frozenset(
+    {
+        "name",
+        "first_name",
+        "surname",
+        "address",
+        "address_2",
+        "city",
+        "post_code",
+        "country",
+        "phone",
+        "mobile",
+        "email",
+        "vat_no",
+        "company",
+    }
+)
+
+
 class ContactData(NamedTuple):
     """The fields of a contact that matching reads (from an ORM object or a database row); a
     named tuple because a scan makes one for each of a million rows."""
