@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from storage.csv_import import import_contacts
 from storage.database import Store
+from storage.duplicates import scan as scan_module
 from storage.duplicates.index import COLUMNS, data_from_row
 from storage.duplicates.keys import BLOCK_LIMIT, key_bit
 from storage.duplicates.matcher import Matcher, Prepared
@@ -128,6 +129,32 @@ def test_the_scan_finds_what_the_rule_finds(synthetic_store: Store, method: str)
         found, compared, keys = _scanned(synthetic_store)
         assert found == expected, rescan
         assert compared == scored, rescan
+        assert keys == {(item.data.id, key) for item in prepared for key in item.keys}
+
+
+def test_a_rescan_ends_as_a_first_scan_would(
+    synthetic_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rescan rewrites only the keys that differ: here contacts renamed behind the store's
+    back, 600 contacts imported since (no keys yet), a few deleted, and then the method
+    changed (every key differs). Small batches, so that several ranges meet."""
+    monkeypatch.setattr(scan_module, "READ_CHUNK", 200)
+    _scanned(synthetic_store)
+    with synthetic_store.transaction() as session:
+        session.execute(text("UPDATE contacts SET name = name || ' Zuid' WHERE id % 7 = 0"))
+        session.execute(text("DELETE FROM contacts WHERE id % 50 = 3"))
+    more, _ = synthetic(600, seed=12)
+    path = tmp_path / "more.csv"
+    write_csv(more, path)
+    import_contacts(synthetic_store, path)
+    for method in ("default", "bc"):
+        with synthetic_store.transaction() as session:
+            update_settings(session, {"method": method})
+            matcher = Matcher.from_settings(session)
+        prepared = _prepared(synthetic_store, matcher)
+        expected, scored = _oracle(prepared, matcher)
+        found, compared, keys = _scanned(synthetic_store)
+        assert (found, compared) == (expected, scored), method
         assert keys == {(item.data.id, key) for item in prepared for key in item.keys}
 
 

@@ -24,7 +24,7 @@ import gc
 import logging
 import time
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -115,8 +115,8 @@ def _scan(session: Session, progress: Progress, matcher: Matcher | None) -> Scan
     session.flush()
     count = session.scalar(select(func.count()).select_from(Contact)) or 0
     progress.stage("Keying contacts", count)
-    contacts, written = _key_contacts(session, matcher, progress)
-    log.info("keyed %d contacts (%d keys): %s", count, written, _since(started))
+    contacts, keys = _key_contacts(session, matcher, progress)
+    log.info("keyed %d contacts (%d keys): %s", count, keys, _since(started))
     progress.stage("Comparing", len(contacts.ids))
     found, compared = _compare(session, matcher, contacts, progress)
     log.info("compared %d pairs, %d above the threshold: %s", compared, len(found), _since(started))
@@ -128,7 +128,7 @@ def _scan(session: Session, progress: Progress, matcher: Matcher | None) -> Scan
     progress.advance(len(found))
     log.info("wrote %d pairs: %s", pairs, _since(started))
     session.expire_all()
-    return ScanResult(scanned, written, compared, pairs, time.perf_counter() - started)
+    return ScanResult(scanned, keys, compared, pairs, time.perf_counter() - started)
 
 
 def _since(started: float) -> str:
@@ -150,24 +150,133 @@ def _analyze(session: Session) -> None:
 
 
 def _key_contacts(session: Session, matcher: Matcher, progress: Progress) -> tuple[_Contacts, int]:
-    """Key every contact and write the keys; returns what comparing needs and the key count.
-    The value index is dropped first and built once at the end (sorted): several times
-    faster than keeping it up to date row by row, and the old keys are deleted without it."""
-    session.connection().exec_driver_sql(f"DROP INDEX IF EXISTS {KEY_INDEX}")
-    _clear_keys(session)
+    """Key every contact and bring dupe_keys in line (see _Keys); returns what comparing
+    needs and how many keys the contacts have."""
     contacts = _Contacts({}, {}, [])
-    written = 0
-    rows = session.execute(
-        select(*COLUMNS).order_by(Contact.id).execution_options(yield_per=READ_CHUNK)
-    )
-    for batch in rows.partitions():
-        written += _key_batch(session, _prepared(matcher, batch, contacts))
+    keys = _Keys(session)
+    for batch in _batches(session):
+        keys.batch(batch[-1][0], _prepared(matcher, batch, contacts))
         progress.advance(len(batch))
-    rows.close()
-    session.connection().exec_driver_sql(
-        f"CREATE INDEX {KEY_INDEX} ON dupe_keys (value, contact_id)"
-    )
-    return contacts, written
+    keys.finish()
+    log.info("keys: %d written (%d contacts' rewritten)", keys.written, keys.rewritten)
+    return contacts, keys.total
+
+
+def _batches(session: Session) -> Iterator[Sequence[Any]]:
+    """The contacts' COLUMNS rows in id order, READ_CHUNK at a time, each batch its own query
+    (by id after the previous one): no statement stays open between batches, so that SQLite
+    lets the value index be dropped when a batch shows that most keys changed."""
+    last: int | None = None
+    while True:
+        statement = select(*COLUMNS).order_by(Contact.id).limit(READ_CHUNK)
+        if last is not None:
+            statement = statement.where(Contact.id > last)
+        batch = session.execute(statement).all()
+        if not batch:
+            return
+        yield batch
+        last = batch[-1][0]
+
+
+#: A batch in which more contacts than this share have other keys than the stored ones is
+#: written in bulk (the value index dropped, built again at the end); on the first batch, all
+#: keys are then rewritten (the method changed, say).
+BULK_SHARE = 0.5
+
+
+class _Keys:
+    """Brings dupe_keys in line with the contacts, a batch of contacts (in id order) at a time.
+
+    On an empty table (a first scan) every key is written, with the value index dropped and
+    built once at the end, sorted: several times faster than keeping it up to date. On a
+    rescan only the contacts whose keys differ from the stored ones have theirs rewritten:
+    rewriting millions of unchanged keys costs as much as keying them, more on PostgreSQL,
+    which checks the foreign key of every row written. Keys of contacts that no longer exist
+    go too, so the table ends the same either way."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.bulk = session.execute(select(DupeKey.contact_id).limit(1)).first() is None
+        self.decided = self.bulk
+        self.indexed = True
+        self.low: int | None = None  # the last contact id of the previous batch
+        self.total = self.written = self.rewritten = 0  # keys, keys written, contacts
+        if self.bulk:
+            self._drop_index()
+
+    def batch(self, high: int, items: Iterator[Prepared]) -> None:
+        """The batch's contacts, the last of which has id `high`."""
+        if self.bulk:
+            self._write(items)
+            return
+        stored = self._stored(high)
+        prepared = list(items)
+        self.total += sum(len(item.keys) for item in prepared)
+        changed = [item for item in prepared if item.keys != stored.pop(item.data.id, set())]
+        if len(changed) > BULK_SHARE * len(prepared):
+            self._drop_index()
+            if not self.decided:  # the first batch: most keys differ, so rewrite them all
+                self.bulk = self.decided = True
+                _clear_keys(self.session)
+                self.total = 0
+                self._write(iter(prepared))
+                return
+        self.decided = True
+        self._delete([item.data.id for item in changed] + list(stored))
+        self.written += _key_batch(self.session, iter(changed))
+        self.rewritten += len(changed)
+        self.low = high
+
+    def finish(self) -> None:
+        """Keys of contacts beyond the last one go; the value index is built if it was
+        dropped."""
+        if not self.bulk and self.low is not None:
+            self.session.execute(delete(DupeKey).where(DupeKey.contact_id > self.low))
+        elif not self.bulk:  # no contacts at all
+            _clear_keys(self.session)
+        if not self.indexed:
+            self.session.connection().exec_driver_sql(
+                f"CREATE INDEX {KEY_INDEX} ON dupe_keys (value, contact_id)"
+            )
+
+    def _stored(self, high: int) -> dict[int, set[str]]:
+        """Contact id -> its stored keys, for the ids after the previous batch up to `high`
+        (through the driver: a hundred thousand rows a batch)."""
+        connection = self.session.connection()
+        mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+        low = -(2**62) if self.low is None else self.low
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(
+                "SELECT contact_id, value FROM dupe_keys "
+                f"WHERE contact_id > {mark} AND contact_id <= {mark}",
+                (low, high),
+            )
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        stored: dict[int, set[str]] = {}
+        for contact_id, value in rows:
+            stored.setdefault(contact_id, set()).add(value)
+        return stored
+
+    def _write(self, items: Iterator[Prepared]) -> None:
+        written = _key_batch(self.session, items)
+        self.written += written
+        self.total += written
+
+    def _delete(self, ids: list[int]) -> None:
+        if ids:
+            self.session.execute(
+                delete(DupeKey).where(DupeKey.contact_id.in_(ids)),
+                execution_options={"synchronize_session": False},
+            )
+
+    def _drop_index(self) -> None:
+        """Drop the value index once; also before deleting every key (faster without it)."""
+        if self.indexed:
+            self.session.connection().exec_driver_sql(f"DROP INDEX IF EXISTS {KEY_INDEX}")
+            self.indexed = False
 
 
 def _prepared(matcher: Matcher, rows: Iterable[Any], contacts: _Contacts) -> Iterator[Prepared]:
@@ -210,6 +319,8 @@ def _key_batch(session: Session, items: Iterator[Prepared]) -> int:
                 written += len(item.keys)
         return written
     rows = [(item.data.id, key) for item in items for key in item.keys]
+    if not rows:  # executemany of nothing would be a plain execute without parameters
+        return 0
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     connection.exec_driver_sql(
         f"INSERT INTO dupe_keys (contact_id, value) VALUES ({mark}, {mark})", rows
