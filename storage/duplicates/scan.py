@@ -1,8 +1,9 @@
 """`dupes scan`: rebuild every contact's keys and every open pair, in memory that stays small.
 
-1. Keying: the contacts are read in id order (streamed), keyed, and their keys written in
-   bulk, a batch of contacts at a time. Of each contact only two short strings stay in
-   Python: its blob (name and address on one line, for the quick look) and its packed state
+1. Keying: the contacts are read in id order, a batch at a time, keyed, and dupe_keys brought
+   in line (_Keys: every key written in bulk on a first scan, on a rescan only those of
+   contacts whose keys changed). Of each contact only two short strings stay in Python: its
+   blob (name and address on one line, for the quick look) and its packed state
    (Matcher.pack), a few hundred bytes instead of the 10 KB the objects that made them take.
 2. Candidates: the database groups the keys. A temporary table holds the members of every
    usable block (a key that 2 to BLOCK_LIMIT contacts share); one streamed self-join of it
@@ -40,7 +41,7 @@ from storage.duplicates.matcher import Matcher, Prepared
 from storage.duplicates.models import OPEN, SEPARATE, DupeKey, DupePair
 from storage.models import Contact
 
-READ_CHUNK = 5_000  # contacts keyed (and their keys written) at a time
+READ_CHUNK = 5_000  # contacts read, keyed and their keys written, a batch at a time
 WRITE_CHUNK = 20_000
 SQLITE_CACHE_KIB = 131_072
 KEY_INDEX = "ix_dupe_keys_value"  # as in migration 0006
@@ -138,7 +139,7 @@ def _since(started: float) -> str:
 
 
 def _analyze(session: Session) -> None:
-    """PostgreSQL: fresh statistics for the two tables the scan rewrote (a fraction of a
+    """PostgreSQL: fresh statistics for the two tables a scan (re)writes (a fraction of a
     second at a million contacts), so that the check on `new` is planned for what they hold
     now, not for whenever autovacuum (if it runs) gets to them."""
     connection = session.connection()
