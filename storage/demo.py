@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from storage.contacts import create_contact
+from storage.duplicates.scan import scan
 from storage.models import ContactType as T
 from storage.models import (
     CountryRegion,
@@ -166,3 +167,6 @@ def load_demo(session: Session) -> None:
         "Pieter Bakker",
         {"email": "pieter@bakker.example", "mobile": "06 12345678", "city": "Utrecht"},
     )
+    # create_contact leaves duplicate keys to the `new` command: key the demo set here, so
+    # that `new` warns about a demo contact typed again, as it would about one made by hand.
+    scan(session)

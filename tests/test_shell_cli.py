@@ -118,6 +118,16 @@ def test_shell_demo_loads_the_demo_into_a_fresh_database_of_its_own(
     assert not (cli.data_dir / "contactbot.db").exists()
 
 
+def test_shell_demo_warns_about_a_demo_contact_typed_again(cli: Cli) -> None:
+    """The demo set is keyed for duplicates, as contacts made with `new` are."""
+    typed = 'new person "Jan de Vries" company=CT000001\nnew person "Piet Hein" company=CT000001\n'
+    result = cli.run("shell", "--demo", stdin=typed)
+    assert result.returncode == 0, result.stdout + result.stderr
+    again, other = result.stdout.split("Created person ")[1:3]
+    assert "possible duplicate of CT000002 Jan de Vries" in again
+    assert "possible duplicate" not in other  # a colleague, not a duplicate
+
+
 def test_db_upgrade_and_current_on_an_empty_database(
     empty_database_url: str, tmp_path: Path
 ) -> None:
