@@ -1,13 +1,17 @@
 """Number series: `CT000001`, `CT000002`, … with prefix, width and start from the setup.
 
-The next number is taken under a row lock on the series, so parallel creates never get the
-same number: SELECT … FOR UPDATE on PostgreSQL; on SQLite, which ignores FOR UPDATE and whose
-driver starts a transaction only at the first write, a no-op UPDATE of the series row first
-takes the database's write lock, so the row read next is the newest one and stays so until
-commit. Numbers already taken (typed by hand or imported) are skipped.
+One number (a `new` contact, a new customer, …) is claimed with UPDATE … RETURNING
+(take_number), which locks the series row until commit, so parallel creates never get the
+same number. A bulk import reads the series with `get_series(lock=True)` and moves it on once:
+SELECT … FOR UPDATE on PostgreSQL; on SQLite, which ignores FOR UPDATE and whose driver starts
+a transaction only at the first write, a no-op UPDATE of the series row first takes the
+database's write lock, so the row read next is the newest one and stays so until commit.
+Numbers already taken (typed by hand or imported) are skipped.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
@@ -60,29 +64,45 @@ def _claim_next(session: Session, code: str) -> NumberSeries | None:
     return session.scalars(claim, execution_options={"populate_existing": True}).one_or_none()
 
 
-def next_contact_no(session: Session) -> str:
-    """Take the next free contact number, skipping numbers already on a contact.
+def take_number(
+    session: Session,
+    code: str,
+    is_taken: Callable[[str], bool],
+    new_series: Callable[[], NumberSeries],
+) -> str:
+    """Take the next free number of the series `code`, skipping numbers `is_taken` (typed by
+    hand or imported); `new_series` gives the series on first use (it is added to the session).
 
-    A create is the common path, so this is two statements when the number is free: the
-    claim and the check that no contact has it.
+    One record at a time is the common path, so this is two statements when the number is
+    free: the claim and the `is_taken` check.
     """
-    series = _claim_next(session, CONTACT_SERIES)
+    series = _claim_next(session, code)
     if series is None:
-        get_series(session)
-        series = _claim_next(session, CONTACT_SERIES)
+        session.add(new_series())
+        session.flush()
+        series = _claim_next(session, code)
         assert series is not None
     number = series.last_number
     while True:
         candidate = format_number(series, number)
         if len(candidate) > 20:
+            hint = " with `setup number_prefix=… number_width=…`" if code == CONTACT_SERIES else ""
             raise UserError(
                 f"The number series {series.code} has run past 20 characters at {candidate}. "
-                "Set a shorter prefix or width with `setup number_prefix=… number_width=…`."
+                f"Set a shorter prefix or width{hint}."
             )
-        taken = session.scalar(select(Contact.id).where(Contact.no == candidate))
-        if taken is None:
+        if not is_taken(candidate):
             break
         number += 1
     if number != series.last_number:
         series.last_number = number
     return candidate
+
+
+def next_contact_no(session: Session) -> str:
+    """Take the next free contact number, skipping numbers already on a contact."""
+
+    def on_a_contact(no: str) -> bool:
+        return session.scalar(select(Contact.id).where(Contact.no == no)) is not None
+
+    return take_number(session, CONTACT_SERIES, on_a_contact, lambda: get_series(session))

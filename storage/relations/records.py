@@ -18,7 +18,7 @@ from storage.codes import code_table
 from storage.errors import Ambiguous, NotFound, UserError
 from storage.models import BusinessRecord, NumberSeries, RecordKind
 from storage.normalize import normalize_email, parse_phone
-from storage.numbering import format_number, get_series
+from storage.numbering import get_series, take_number
 from storage.relations.kinds import spec
 from storage.setup import get_setup
 
@@ -63,18 +63,20 @@ def field_value(record: object, name: str) -> str:
 # --- numbering ---------------------------------------------------------------------------
 
 
+def _new_series(kind: RecordKind) -> NumberSeries:
+    kind_spec = spec(kind)
+    return NumberSeries(
+        code=kind_spec.series, prefix=kind_spec.prefix, width=5, start=1, last_number=0
+    )
+
+
 def record_series(session: Session, kind: RecordKind) -> NumberSeries:
     """The kind's series, made on first use (C00001, V00001, …) and locked for this
-    transaction as the contact series is (storage.numbering)."""
-    kind_spec = spec(kind)
-    if session.get(NumberSeries, kind_spec.series) is None:
-        session.add(
-            NumberSeries(
-                code=kind_spec.series, prefix=kind_spec.prefix, width=5, start=1, last_number=0
-            )
-        )
+    transaction, for a bulk import (storage.numbering)."""
+    if session.get(NumberSeries, spec(kind).series) is None:
+        session.add(_new_series(kind))
         session.flush()
-    return get_series(session, kind_spec.series, lock=True)
+    return get_series(session, spec(kind).series, lock=True)
 
 
 def get_record(session: Session, kind: RecordKind, no: str) -> BusinessRecord | None:
@@ -86,12 +88,12 @@ def get_record(session: Session, kind: RecordKind, no: str) -> BusinessRecord | 
 
 def next_record_no(session: Session, kind: RecordKind) -> str:
     """The next free number of the kind's series, skipping numbers taken by hand or import."""
-    series = record_series(session, kind)
-    number = max(series.last_number + 1, series.start)
-    while get_record(session, kind, format_number(series, number)) is not None:
-        number += 1
-    series.last_number = number
-    return format_number(series, number)
+    return take_number(
+        session,
+        spec(kind).series,
+        lambda no: get_record(session, kind, no) is not None,
+        lambda: _new_series(kind),
+    )
 
 
 # --- lookup ------------------------------------------------------------------------------
