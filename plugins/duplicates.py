@@ -22,6 +22,7 @@ from storage.duplicates.pairs import Pair, count_pairs
 from storage.duplicates.settings import settings_values, update_settings
 from storage.errors import UserError
 from storage.models import Contact
+from storage.numbers import INT32_MAX, parse_whole
 
 DUPES_USAGE = "dupes [<no>] | dupes setup [key=value …]"
 MERGE_USAGE = "merge <dup> into <keep> [field=dup|keep …] [--yes]"
@@ -165,7 +166,11 @@ def merge(ctx: Context) -> Reply:
 @command("unmerge", usage="unmerge <merge no>", roles=(ADMIN,))
 def unmerge_command(ctx: Context) -> Reply:
     """Undo a merge (admin): both cards, their interactions and everything else as before."""
-    record = get_merge(ctx.session, ctx.args.positional(0, "the merge number", "unmerge <no>"))
+    ref = ctx.args.positional(0, "the merge number", "unmerge <no>")
+    # the number is checked here, before the lookup: `²` passes isdigit(), and a number
+    # past 2147483647 is an error on PostgreSQL's INTEGER key, not "no such merge"
+    number = parse_whole(ref.strip().lstrip("#"), "merge number", 1, INT32_MAX)
+    record = get_merge(ctx.session, str(number))
     dup, keep = unmerge(ctx.session, record)
     return Reply(
         text=f"Undid merge {record.id}: {dup.no} is back ({dup.name}), and {keep.no} is as it was."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from bot.dispatcher import Context
 from bot.registry import command
@@ -12,25 +12,35 @@ from bot.reply import Reply, Table
 from storage.contacts import resolve_contact
 from storage.errors import UserError
 from storage.interactions import INBOUND, OUTBOUND, history, record_interaction
+from storage.numbers import INT32_MAX, is_ascii_number, parse_amount, parse_whole, short
 
 LOG_USAGE = (
     'log <no> <template> "<description>" [direction=in|out] [duration=30m] [cost=…] [date=…]'
 )
 HISTORY_USAGE = "history <no> [limit]"
-_DURATION = re.compile(r"^(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?$", re.IGNORECASE)
+_DURATION = re.compile(r"^(?:([0-9]+)\s*h)?\s*(?:([0-9]+)\s*m(?:in)?)?$", re.IGNORECASE)
 _DIRECTIONS = {"in": INBOUND, "inbound": INBOUND, "out": OUTBOUND, "outbound": OUTBOUND}
 _LOG_FIELDS = {"direction", "duration", "cost", "date", "initiated"}
 
 
 def parse_duration(text: str) -> int:
-    """Minutes from `30m`, `1h`, `1h30m` or a bare number of minutes."""
+    """Minutes from `30m`, `1h`, `1h30m` or a bare number of minutes (ASCII digits only:
+    `²` passes str.isdigit), at most what the database's INTEGER column holds."""
     text = text.strip()
-    if text.isdigit():
-        return int(text)
+    if is_ascii_number(text):
+        return parse_whole(text, "duration", 0, INT32_MAX, unit="minutes")
     match = _DURATION.match(text)
     if not text or not match or not any(match.groups()):
-        raise UserError(f"duration: `{text}` is not a duration. Type it like 30m, 1h or 1h30m.")
-    return int(match.group(1) or 0) * 60 + int(match.group(2) or 0)
+        raise UserError(
+            f"duration: `{short(text)}` is not a duration. Type it like 30m, 1h or 1h30m."
+        )
+    hours, minutes = match.group(1) or "0", match.group(2) or "0"
+    # a length guard first: int() of thousands of digits is slow, and refused past 4300
+    too_long = len(hours.lstrip("0")) > 10 or len(minutes.lstrip("0")) > 10
+    total = INT32_MAX + 1 if too_long else int(hours) * 60 + int(minutes)
+    if total > INT32_MAX:
+        raise UserError(f"duration: `{short(text)}` is too large; at most {INT32_MAX} minutes.")
+    return total
 
 
 def parse_when(text: str) -> dt.datetime:
@@ -45,13 +55,9 @@ def parse_when(text: str) -> dt.datetime:
 
 
 def parse_cost(text: str) -> Decimal:
-    try:
-        value = Decimal(text.strip().replace(",", "."))
-    except InvalidOperation:
-        raise UserError(f"cost: `{text}` is not an amount. Type it like 12.50.") from None
-    if value < 0 or value >= Decimal("1e10"):
-        raise UserError(f"cost: `{text}` is out of range.")
-    return value.quantize(Decimal("0.01"))
+    """An amount that fits the cost column, numeric(12,2): NaN, Infinity, exponents and
+    9999999999.999 (which rounds past the column) are refused with the limit."""
+    return parse_amount(text, "cost", places=2, digits=12)
 
 
 @command("log", usage=LOG_USAGE)
@@ -115,12 +121,7 @@ def show_history(ctx: Context) -> Reply:
     )
     limit = 20
     if len(args.positionals) > 1:
-        word = args.positionals[1]
-        if not word.isdigit() or not 1 <= int(word) <= 1000:
-            raise UserError(
-                f"limit: `{word}` is not a number from 1 to 1000. Usage: {HISTORY_USAGE}"
-            )
-        limit = int(word)
+        limit = parse_whole(args.positionals[1], "limit", 1, 1000, hint=f"Usage: {HISTORY_USAGE}")
     total, lines = history(ctx.session, contact, limit)
     noun = "interaction" if total == 1 else "interactions"
     text = f"{total} {noun}"

@@ -16,6 +16,7 @@ from storage.contacts import ChangeResult, get_by_no, resolve_contact
 from storage.errors import NotFound, UserError
 from storage.fields import FIELD_BY_NAME
 from storage.models import BusinessRecord, BusinessRelationLog, Contact, RecordKind
+from storage.numbers import parse_whole
 from storage.relations.bulk import FROM_KINDS, contacts_from_records
 from storage.relations.kinds import KIND_CHOICES, describe, parse_kind, spec
 from storage.relations.links import (
@@ -374,13 +375,10 @@ def relations_log(ctx: Context) -> Reply:
     """What was removed around links, newest first (admin): linked contacts and records that
     were deleted, and links that were undone."""
     count_text = ctx.args.positionals[0] if ctx.args.positionals else "20"
-    if not count_text.isdigit() or not 1 <= int(count_text) <= 500:
-        raise UserError("Give a count from 1 to 500: `relations-log 50`.")
+    count = parse_whole(count_text, "count", 1, 500, hint="Like: `relations-log 50`.")
     rows = list(
         ctx.session.scalars(
-            select(BusinessRelationLog)
-            .order_by(BusinessRelationLog.id.desc())
-            .limit(int(count_text))
+            select(BusinessRelationLog).order_by(BusinessRelationLog.id.desc()).limit(count)
         )
     )
     if not rows:

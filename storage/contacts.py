@@ -34,6 +34,7 @@ from storage.normalize import (
 )
 from storage.numbering import next_contact_no
 from storage.setup import get_setup
+from storage.text import check_name
 
 #: What a contact number of any series looks like: one word of up to 20 characters with a
 #: digit in it (`CT000001`, `CT-0001`, `2026-0042`); such a reference is looked up as a number
@@ -126,6 +127,7 @@ def _phone_region(session: Session, contact: Contact) -> str | None:
 def _assign_plain(session: Session, contact: Contact, name: str, value: str) -> None:
     """Set one typed field on the card, validated and normalised."""
     value = value.strip()
+    check_name(name, value)  # every card field is one line of plain text, not blank-looking
     if name in PERSON_ONLY_FIELDS and contact.type is ContactType.COMPANY:
         raise UserError(
             f"{name} applies to persons only; {contact.no or 'a company'} is a company."

@@ -59,6 +59,9 @@ class Store:
         # that those rules hold on every open store, whichever plugins are enabled.
         import storage.duplicates
         import storage.relations  # noqa: F401
+        from storage.text import install_flush_checks
+
+        install_flush_checks()  # a value the database would refuse is a message, not a crash
 
         self.url = url
         self.engine = make_engine(url)

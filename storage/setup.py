@@ -11,6 +11,7 @@ from storage.codes import code_table
 from storage.errors import UserError
 from storage.models import RelationshipSetup
 from storage.numbering import get_series
+from storage.numbers import INT32_MAX, parse_whole
 
 #: setup key -> the code table its value must exist in
 DEFAULT_KEYS: dict[str, str] = {
@@ -90,13 +91,9 @@ def _parse_bool(key: str, value: object) -> bool:
 
 
 def _parse_int(key: str, value: object, low: int, high: int) -> int:
-    try:
-        number = int(str(value).strip())
-    except ValueError:
-        raise UserError(f"{key}: `{value}` is not a whole number.") from None
-    if not low <= number <= high:
-        raise UserError(f"{key}: {number} is out of range; use {low} to {high}.")
-    return number
+    if isinstance(value, int) and not isinstance(value, bool):  # from config.toml
+        value = str(value)
+    return parse_whole(str(value), key, low, high)
 
 
 def defaults_using(session: Session, table: str, code: str) -> list[str]:
@@ -134,7 +131,7 @@ def update_setup(session: Session, changes: Mapping[str, object]) -> dict[str, s
         elif key == "number_width":
             series.width = _parse_int(key, value, 1, 12)
         elif key == "number_start":
-            series.start = _parse_int(key, value, 0, 10**12)
+            series.start = _parse_int(key, value, 0, INT32_MAX)  # an INTEGER column
     session.flush()
     after = setup_values(session)
     return {key: after[key] for key in after if after[key] != before[key]}

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from storage.duplicates.models import DupeSettings
 from storage.errors import UserError
+from storage.numbers import parse_whole
 
 METHODS = ("default", "bc")
 DEFAULT_THRESHOLD = 80.0
@@ -66,12 +67,7 @@ def parse_search_strings(text: str) -> tuple[SearchString, ...]:
         parts = [bits[1]] if len(bits) > 1 and bits[1] else ["first", "last"]
         if any(p not in ("first", "last") for p in parts):
             raise UserError(f"search_strings: `{bits[1]}` is not first or last.")
-        try:
-            length = int(bits[2]) if len(bits) > 2 else 5
-        except ValueError:
-            raise UserError(f"search_strings: `{bits[2]}` is not a length (2 to 10).") from None
-        if not 2 <= length <= 10:
-            raise UserError("search_strings: a length is 2 to 10, as in Business Central.")
+        length = parse_whole(bits[2], "search_strings", 2, 10) if len(bits) > 2 else 5
         out.extend(SearchString(field, p, length) for p in parts)
     return tuple(out)
 
@@ -135,9 +131,7 @@ def update_settings(session: Session, values: Mapping[str, str]) -> list[str]:
                 raise UserError("threshold: a score is from 0 to 100.")
             new[key] = number
         elif key == "search_hit_percent":
-            if not value.strip().isdigit() or not 1 <= int(value) <= 100:
-                raise UserError(f"search_hit_percent: `{value}` is not a percentage (1 to 100).")
-            new[key] = int(value)
+            new[key] = parse_whole(value, key, 1, 100, unit="(a percentage)")
         elif key == "search_strings":
             new[key] = ",".join(str(s) for s in parse_search_strings(value))
         else:
