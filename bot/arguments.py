@@ -7,6 +7,7 @@ import shlex
 from dataclasses import dataclass, field
 
 from storage.errors import UserError
+from storage.text import check_text
 
 #: `field=value`. A key may start with a digit: `salutation formula … 1=middle_name 2=surname`.
 _PAIR = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_]*)=(.*)$", re.DOTALL)
@@ -42,6 +43,10 @@ def split_words(text: str) -> list[str]:
 
 
 def parse_arguments(words: list[str]) -> Arguments:
+    """Words to positionals, fields and flags. A control character (NUL, ESC, …) in any
+    word is refused here, naming the field, before a handler or the database sees it; tabs
+    and line breaks may stay (a description may span lines), and single-line fields refuse
+    them where they are stored (storage.text)."""
     positionals: list[str] = []
     pairs: dict[str, str] = {}
     flags: set[str] = set()
@@ -54,7 +59,9 @@ def parse_arguments(words: list[str]) -> Arguments:
             key = match.group(1).lower()
             if key in pairs:
                 raise UserError(f"{key} is given twice. Give each field once.")
+            check_text(key, match.group(2), multiline=True)
             pairs[key] = match.group(2)
         else:
+            check_text("the command", word, multiline=True)
             positionals.append(word)
     return Arguments(tuple(positionals), pairs, frozenset(flags))

@@ -42,6 +42,8 @@ def codes(ctx: Context) -> Reply:
         raise UserError(f"Unknown action `{action}`. Usage: {USAGE}")
     ctx.require_role("admin", f"codes … {action}")
     code = args.positional(2, "the code", USAGE).strip().upper()
+    if action == "add":
+        code = table.check_code(code)
     unknown = [k for k in args.fields if k not in table.fields]
     if unknown:
         raise UserError(
@@ -51,13 +53,11 @@ def codes(ctx: Context) -> Reply:
         if key == "email" and value.strip():
             normalize_email(value)  # a salesperson's email must be one: mail and Slack match it
     if action == "add":
-        if not code or len(code) > 20 or " " in code:
-            raise UserError("A code has up to 20 characters and no spaces, like NORTH.")
         if table.get(ctx.session, code) is not None:
             raise UserError(f"{table.singular.capitalize()} {code} exists already; use `set`.")
         row = table.model(code=code)  # type: ignore[call-arg]
         for key in table.fields:
-            setattr(row, key, args.fields.get(key, ""))
+            table.assign(row, key, args.fields.get(key, "").strip())
         ctx.session.add(row)
         return Reply(text=f"Added {table.singular} {code}.")
     row = table.require(ctx.session, code)
@@ -65,7 +65,7 @@ def codes(ctx: Context) -> Reply:
         if not args.fields:
             raise UserError(f"Say what to change: `codes {table.name} set {code} field=value`.")
         for key, value in args.fields.items():
-            setattr(row, key, value)
+            table.assign(row, key, value.strip())
         return Reply(text=f"Changed {table.singular} {code}: {', '.join(args.fields)}.")
     used_by_setup = defaults_using(ctx.session, table.name, code)
     if used_by_setup:

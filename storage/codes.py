@@ -23,6 +23,8 @@ from storage.models import (
     Salutation,
     Territory,
 )
+from storage.numbers import short
+from storage.text import check_column, check_text, column_length, looks_blank
 
 
 @dataclass(frozen=True)
@@ -33,11 +35,15 @@ class CodeTable:
     singular: str
 
     def get(self, session: Session, code: str) -> Base | None:
-        return session.get(self.model, code.upper())
+        code = code.strip().upper()
+        if len(code) > (column_length(self.model, "code") or 20):
+            return None  # cannot exist; PostgreSQL would not even compare it
+        return session.get(self.model, code)
 
     def require(self, session: Session, code: str, field: str | None = None) -> Base:
         row = self.get(session, code)
         if row is None:
+            code = short(code.strip())  # echo a short part of a long value
             where = f"{field}: " if field else ""
             raise NotFound(
                 f"{where}{self.singular} `{code}` does not exist. "
@@ -45,6 +51,24 @@ class CodeTable:
                 f"or see `codes {self.name} list`."
             )
         return row
+
+    def check_code(self, code: str) -> str:
+        """A new code in upper case: one word of plain text that fits the code column."""
+        code = code.strip().upper()
+        limit = column_length(self.model, "code") or 20
+        check_text("code", code)
+        if not code or len(code) > limit or any(ch.isspace() for ch in code) or looks_blank(code):
+            raise UserError(
+                f"code: a {self.singular} code has 1 to {limit} characters and no spaces, "
+                "like NORTH."
+            )
+        return code
+
+    def assign(self, row: Base, key: str, value: str) -> None:
+        """Set one editable column, checked against the column: one line of plain text,
+        at most its String(n) length (PostgreSQL refuses more, SQLite would keep it)."""
+        check_column(self.model, key, value)
+        setattr(row, key, value)
 
     def all(self, session: Session) -> list[Base]:
         return list(session.scalars(select(self.model).order_by(self.model.code)))  # type: ignore[attr-defined]
