@@ -21,6 +21,7 @@ from bot.registry import RegistryError
 from bot.runtime import App, build_app, open_store, seed_from_config
 from storage.database import Store
 from storage.errors import UserError
+from storage.files import private_dir
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +126,7 @@ def _cmd_db(settings: Settings, args: argparse.Namespace) -> int:
         print(f"{store.current_revision() or 'empty'} (newest: {store.head_revision()})")
         return 0
     if settings.database_url.startswith("sqlite:///"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)  # the whole CRM: owner only
     store = Store(settings.database_url)
     was_empty = store.current_revision() is None
     store.migrate()

@@ -16,6 +16,7 @@ from bot.registry import Registry, build_registry
 from bot.reply import Reply
 from storage.codes import code_table
 from storage.database import Store
+from storage.files import private_dir
 from storage.setup import update_setup
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ def open_store(settings: Settings) -> Store:
     """Open the configured database, migrating an embedded SQLite file by itself; a database
     that had no schema yet is seeded with the configured code tables and setup."""
     if settings.database_url.startswith("sqlite:///"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)  # the whole CRM: owner only
     store = Store(settings.database_url)
     was_empty = store.current_revision() is None
     store.ensure_schema()

@@ -59,7 +59,7 @@ class CodeTable:
         check_text("code", code)
         if not code or len(code) > limit or any(ch.isspace() for ch in code) or looks_blank(code):
             raise UserError(
-                f"code: a {self.singular} code has 1 to {limit} characters and no spaces, "
+                f"code: a {self.singular} code has up to {limit} characters and no spaces, "
                 "like NORTH."
             )
         return code

@@ -127,7 +127,7 @@ def _phone_region(session: Session, contact: Contact) -> str | None:
 def _assign_plain(session: Session, contact: Contact, name: str, value: str) -> None:
     """Set one typed field on the card, validated and normalised."""
     value = value.strip()
-    check_name(name, value)  # every card field is one line of plain text, not blank-looking
+    check_name(name, value)  # plain text, one line (but the address), not blank-looking
     if name in PERSON_ONLY_FIELDS and contact.type is ContactType.COMPANY:
         raise UserError(
             f"{name} applies to persons only; {contact.no or 'a company'} is a company."

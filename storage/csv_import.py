@@ -82,6 +82,7 @@ from storage.inheritance import INHERITABLE_FIELDS
 from storage.models import Contact, ContactType
 from storage.numbering import format_number, get_series
 from storage.setup import get_setup
+from storage.text import check_text
 
 log = logging.getLogger(__name__)
 
@@ -247,12 +248,21 @@ def _parse(header: Sequence[str], cells: list[str]) -> _Row:
     if len(cells) > len(header):
         raise UserError(f"the row has {len(cells)} cells; the header names {len(header)}.")
     values = dict(zip(header, cells, strict=False))
+    for name, cell in values.items():  # a NUL would abort the whole import on PostgreSQL
+        check_text(name, cell, multiline=True)
     no = values.pop("no", "").strip().upper() or None
     if no is not None:
         _check_length("no", no)
     type_cell = values.pop("type", "")
     fields = {name: value for name, value in values.items() if value.strip()}
     return _Row(_kind(type_cell, fields), no, fields)
+
+
+def _kind_or_none(cell: str) -> ContactType | None:
+    try:
+        return ContactType(cell.strip().lower())
+    except ValueError:
+        return None
 
 
 def _kind(cell: str, fields: dict[str, str]) -> ContactType:
@@ -492,8 +502,11 @@ def _check_companies(
             continue
         try:
             row = _parse(state.header, cells)
-        except UserError:
-            continue  # reported by the second pass
+        except UserError:  # reported by the second pass; its persons are told the line
+            values = dict(zip(state.header, cells, strict=False))
+            if _kind_or_none(values.get("type", "")) is not ContactType.PERSON:
+                chunk.failed.append((line, None, values.get("name", "")))
+            continue
         if row.no is not None:
             chunk.claims.append((row.no, line))
         if row.kind is not ContactType.COMPANY:
@@ -525,7 +538,9 @@ class _Peek:
         if kind != "person" and (kind or not any(self._cell(cells, i) for i in self.person_at)):
             return None
         no = self._cell(cells, self.no_at).upper()
-        return no if len(no) <= MAX_NO_LENGTH else None
+        if len(no) > MAX_NO_LENGTH or not no.isprintable():
+            return None  # _parse refuses it (a NUL must never reach a query)
+        return no
 
     @staticmethod
     def _cell(cells: list[str], at: int | None) -> str:

@@ -18,10 +18,11 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.errors import UserError
+from storage.files import private_sqlite
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +43,12 @@ def _on_sqlite_connect(dbapi_connection, _record) -> None:  # type: ignore[no-un
 
 
 def make_engine(url: str) -> Engine:
-    """Create an engine with the settings each backend needs."""
+    """Create an engine with the settings each backend needs. A SQLite file is made
+    readable by its owner only before SQLite opens it (storage.files)."""
     if url.startswith("sqlite"):
+        database = make_url(url).database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            private_sqlite(Path(database))
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _on_sqlite_connect)
         return engine

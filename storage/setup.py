@@ -11,7 +11,7 @@ from storage.codes import code_table
 from storage.errors import UserError
 from storage.models import RelationshipSetup
 from storage.numbering import get_series
-from storage.numbers import INT32_MAX, parse_whole
+from storage.numbers import INT32_MAX, is_ascii_number, short
 
 #: setup key -> the code table its value must exist in
 DEFAULT_KEYS: dict[str, str] = {
@@ -91,9 +91,12 @@ def _parse_bool(key: str, value: object) -> bool:
 
 
 def _parse_int(key: str, value: object, low: int, high: int) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):  # from config.toml
-        value = str(value)
-    return parse_whole(str(value), key, low, high)
+    word = str(value).strip()  # an int from config.toml, or digits typed
+    if isinstance(value, bool) or not is_ascii_number(word):  # `²` passes str.isdigit
+        raise UserError(f"{key}: `{short(word)}` is not a whole number; type digits 0-9.")
+    if len(word.lstrip("0")) > len(str(high)) or not low <= int(word) <= high:
+        raise UserError(f"{key}: {short(word)} is out of range; use {low} to {high}.")
+    return int(word)
 
 
 def defaults_using(session: Session, table: str, code: str) -> list[str]:

@@ -6,9 +6,9 @@ VARCHAR(n), so on PostgreSQL such a value ended as an internal error, while SQLi
 (a 100 KB code-table name, a name with a terminal escape sequence). The rules:
 
 - No control characters: C0 (U+0000–U+001F) but tab, line feed and carriage return; DEL;
-  C1 (U+0080–U+009F). Single-line fields (names, codes, addresses, every field of the
-  contact card) refuse tab and line breaks too; free text (an interaction's description, a
-  snippet) may keep them.
+  C1 (U+0080–U+009F). Single-line fields (names, codes, every field of the contact card but
+  the address lines) refuse tab and line breaks too; free text (an interaction's
+  description, a snippet) and the address lines may keep them.
 - A value made only of invisible characters (zero-width spaces and joiners, U+2060, U+FEFF,
   combining marks with nothing to combine with, blank Hangul fillers) "looks blank" and is
   refused where a name is required: nobody can read, find or type it again.
@@ -67,9 +67,14 @@ def looks_blank(value: str) -> bool:
     )
 
 
+#: Card fields that may span lines: an address pasted from a letter or a spreadsheet cell.
+MULTILINE_FIELDS = frozenset({"address", "address_2"})
+
+
 def check_name(field: str, value: str) -> None:
-    """A name or similar single-line value: plain text, not blank-looking when given."""
-    check_text(field, value)
+    """A name or similar value: plain text, on one line (but MULTILINE_FIELDS), and not
+    blank-looking when given."""
+    check_text(field, value, multiline=field in MULTILINE_FIELDS)
     if value and looks_blank(value):
         raise UserError(f"{field}: looks blank; type a {_noun(field)} with letters or digits.")
 

@@ -37,6 +37,7 @@ from storage.relations.kinds import spec
 from storage.relations.links import contact_for_record
 from storage.relations.records import RECORD_FIELDS, SHARED_FIELDS, create_record, record_series
 from storage.setup import get_setup
+from storage.text import check_text
 
 
 @dataclass
@@ -81,6 +82,8 @@ def _import_row(
     if len(cells) > len(header):
         raise UserError(f"the row has {len(cells)} cells; the header names {len(header)}.")
     values = dict(zip(header, cells, strict=False))
+    for name, cell in values.items():  # a NUL must not reach PostgreSQL (it aborts the row)
+        check_text(name, cell, multiline=True)
     no = values.pop("no", "").strip() or None
     fields = {name: value for name, value in values.items() if value.strip()}
     record = create_record(session, kind, fields, no=no)
