@@ -82,6 +82,7 @@ from storage.inheritance import INHERITABLE_FIELDS
 from storage.models import Contact, ContactType
 from storage.numbering import format_number, get_series
 from storage.setup import get_setup
+from storage.spreadsheet import neutralise, restore
 from storage.text import check_text
 
 log = logging.getLogger(__name__)
@@ -212,7 +213,8 @@ def _open(path: Path) -> Iterator[IO[str]]:
 
 
 def read_records(path: Path) -> Iterator[tuple[int, list[str]]]:
-    """Yield (line the record starts on, cells) for each non-blank row after the header."""
+    """Yield (line the record starts on, cells) for each non-blank row after the header; a
+    `'` that an export put before a formula-like cell is taken off (storage/spreadsheet.py)."""
     with _open(path) as handle:
         reader = csv.reader(handle)
         line = 0
@@ -222,7 +224,7 @@ def read_records(path: Path) -> Iterator[tuple[int, list[str]]]:
             for cells in reader:
                 start, line = line, reader.line_num + 1
                 if any(cell.strip() for cell in cells):
-                    yield start, cells
+                    yield start, [restore(cell) for cell in cells]
         except (csv.Error, UnicodeDecodeError) as error:
             raise UserError(f"{path}, line {line}: the file cannot be read ({error}).") from None
 
@@ -934,7 +936,9 @@ def write_report(path: Path, header: Sequence[str], failures: list[Failure]) -> 
         writer = csv.writer(handle)
         writer.writerow(["line", "reason", *header])
         for failure in sorted(failures, key=lambda f: f.line):
-            writer.writerow([failure.line, failure.reason, *failure.cells])
+            writer.writerow(
+                [failure.line, neutralise(failure.reason), *map(neutralise, failure.cells)]
+            )
     return target
 
 

@@ -1,7 +1,10 @@
 """Exporting contacts: `contactbot export contacts --format csv|vcard [-o FILE]`.
 
 CSV: every contact, ordered by number, under the CSV_COLUMNS header that the import reads, with
-`company` holding the company's number. Every row has its `no`, so importing the file into an
+`company` holding the company's number. A cell that a spreadsheet would take for a formula
+(`=…`, `+…`, `-…`, `@…`) gets a `'` in front, which the import takes off again
+(storage/spreadsheet.py), so phone numbers like +31 20 555 0100 survive the round trip.
+Every row has its `no`, so importing the file into an
 empty database gives the same contacts with the same numbers (a round trip); blank cells stay
 blank there only where that database's setup has no defaults for them.
 
@@ -31,6 +34,7 @@ from storage.database import Store
 from storage.errors import UserError
 from storage.fields import CSV_COLUMNS
 from storage.models import Contact, ContactType
+from storage.spreadsheet import neutralise
 
 BATCH = 5000
 FORMATS = ("csv", "vcard")
@@ -73,11 +77,11 @@ def _write_csv(rows: Iterator[Row[Any]], out: TextIO) -> int:
 
 def _csv_value(row: Row[Any], column: str) -> str:
     if column == "company":
-        return row.company_no or ""
+        return neutralise(row.company_no or "")
     if column == "type":
         return ContactType(row.type).value
     value = getattr(row, column)
-    return "" if value is None else str(value)
+    return "" if value is None else neutralise(str(value))
 
 
 # --- vCard 4.0 ----------------------------------------------------------------------------

@@ -1,4 +1,7 @@
-"""`dupes export --format csv`: the open pairs as `contact_no_1,contact_no_2,score`."""
+"""`dupes export --format csv`: the open pairs as `contact_no_1,contact_no_2,score`.
+
+A number series may have any prefix (`setup number_prefix=…`), so numbers are written
+formula-safe (storage/spreadsheet.py) like every CSV export."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from sqlalchemy.orm import Session, aliased
 
 from storage.duplicates.models import OPEN, DupePair
 from storage.models import Contact
+from storage.spreadsheet import neutralise
 
 HEADER = ("contact_no_1", "contact_no_2", "score")
 
@@ -32,6 +36,6 @@ def export_pairs(session: Session, out: TextIO, fmt: str = "csv") -> int:
     count = 0
     for no_1, no_2, score in rows:
         first, second = sorted((no_1, no_2))
-        writer.writerow((first, second, f"{score:g}"))
+        writer.writerow((neutralise(first), neutralise(second), f"{score:g}"))
         count += 1
     return count
