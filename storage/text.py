@@ -34,6 +34,8 @@ from storage.errors import UserError
 
 #: Control characters no stored text may hold (tab, LF and CR are handled by `multiline`).
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+#: Lone surrogates: half of a UTF-16 pair, or a byte that was not UTF-8 (surrogateescape).
+_SURROGATE = re.compile("[\ud800-\udfff]")
 #: What breaks a single-line value: tab, line and paragraph breaks.
 _BREAKS = re.compile("[\t\n\r\x0b\x0c\x85\u2028\u2029]")
 #: Letters that render as nothing (Hangul fillers, the braille blank).
@@ -45,6 +47,12 @@ _INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Mn", "Me", "Zs", "Zl", "Zp"})
 def check_text(field: str, value: str, *, multiline: bool = False) -> None:
     """Refuse control characters in `value` (and, unless `multiline`, tabs and line breaks),
     with a message naming `field` and the character."""
+    bad = _SURROGATE.search(value)
+    if bad is not None:  # JSON may carry "\udcff"; no database can store it
+        raise UserError(
+            f"{field}: contains U+{ord(bad.group()):04X}, which is not a character "
+            "(text that was not UTF-8?); type plain text."
+        )
     bad = _CONTROL.search(value)
     if bad is not None:
         raise UserError(
