@@ -7,6 +7,7 @@ import difflib
 from bot.dispatcher import Context
 from bot.registry import command
 from bot.reply import Reply, Table
+from storage.numbers import short
 
 
 @command("help", usage="help [verb]")
@@ -19,7 +20,7 @@ def help_command(ctx: Context) -> Reply:
         if spec is None:
             close = difflib.get_close_matches(verb, list(commands), n=1, cutoff=0.5)
             hint = f" Did you mean `{close[0]}`?" if close else ""
-            return Reply.error(f"No command `{verb}`.{hint} Type `help` for the list.")
+            return Reply.error(f"No command `{short(verb)}`.{hint} Type `help` for the list.")
         roles = ", ".join(sorted(spec.roles))
         return Reply(text=f"Usage: {spec.usage}\n\n{spec.help}\n\nRoles: {roles}")
     rows = tuple((spec.usage, spec.summary) for _, spec in sorted(commands.items()))

@@ -16,7 +16,7 @@ from storage.contacts import ChangeResult, get_by_no, resolve_contact
 from storage.errors import NotFound, UserError
 from storage.fields import FIELD_BY_NAME
 from storage.models import BusinessRecord, BusinessRelationLog, Contact, RecordKind
-from storage.numbers import parse_whole
+from storage.numbers import parse_whole, short
 from storage.relations.bulk import FROM_KINDS, contacts_from_records
 from storage.relations.kinds import KIND_CHOICES, describe, parse_kind, spec
 from storage.relations.links import (
@@ -322,7 +322,7 @@ def related(ctx: Context) -> Reply:
         return _contact_relations(ctx, resolve_contact(ctx.session, args.rest(0)))
     except NotFound:
         raise NotFound(
-            f"No contact or record `{args.rest(0)}`. Try `find …` or `customer list`."
+            f"No contact or record `{short(args.rest(0))}`. Try `find …` or `customer list`."
         ) from None
 
 

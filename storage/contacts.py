@@ -33,6 +33,7 @@ from storage.normalize import (
     search_text,
 )
 from storage.numbering import next_contact_no
+from storage.numbers import short
 from storage.setup import get_setup
 from storage.text import check_name
 
@@ -98,7 +99,7 @@ def resolve_contact(session: Session, ref: str, *, kind: ContactType | None = No
         more = " and more" if len(matches) > 10 else ""
         raise Ambiguous(f"`{ref}` names several contacts: {listed}{more}. Use the number.")
     what = f"{kind.value} " if kind else "contact "
-    raise NotFound(f"No {what}`{ref}`. Try `find {ref}` to search.")
+    raise NotFound(f"No {what}`{short(ref)}`. Try `find {short(ref)}` to search.")
 
 
 # --- assigning fields --------------------------------------------------------------------

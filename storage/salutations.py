@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from storage.codes import code_table
 from storage.errors import UserError
 from storage.models import Contact, ContactType, Salutation, SalutationFormula
+from storage.numbers import short
 from storage.setup import get_setup
 
 SALUTATION_TYPES = ("formal", "informal")
@@ -41,7 +42,7 @@ def fill(formula: SalutationFormula, contact: Contact) -> str:
 def check_type(kind: str) -> str:
     kind = kind.lower()
     if kind not in SALUTATION_TYPES:
-        raise UserError(f"`{kind}` is not formal or informal.")
+        raise UserError(f"`{short(kind)}` is not formal or informal.")
     return kind
 
 

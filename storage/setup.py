@@ -128,7 +128,7 @@ def update_setup(session: Session, changes: Mapping[str, object]) -> dict[str, s
             setattr(setup, key, _parse_bool(key, value))
         elif key == "number_prefix":
             prefix = str(value).strip().upper()  # numbers are looked up in upper case
-            if len(prefix) > 10 or any(ch.isspace() for ch in prefix):
+            if len(prefix) > 10 or not prefix.isprintable() or " " in prefix:  # no ZWSP either
                 raise UserError("number_prefix: use up to 10 characters without spaces.")
             series.prefix = prefix
         elif key == "number_width":

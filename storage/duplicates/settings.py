@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from storage.duplicates.models import DupeSettings
 from storage.errors import UserError
-from storage.numbers import parse_whole
+from storage.numbers import parse_whole, short
 
 METHODS = ("default", "bc")
 DEFAULT_THRESHOLD = 80.0
@@ -120,7 +120,7 @@ def update_settings(session: Session, values: Mapping[str, str]) -> list[str]:
             )
         if key == "method":
             if value.strip().lower() not in METHODS:
-                raise UserError(f"method: `{value}` is not default or bc.")
+                raise UserError(f"method: `{short(value)}` is not default or bc.")
             new[key] = value.strip().lower()
         elif key == "threshold":
             try:

@@ -35,6 +35,7 @@ from storage.models import (
     RecordKind,
     RecordTemplate,
 )
+from storage.numbers import short
 from storage.relations.kinds import KINDS, describe, spec
 from storage.relations.records import (
     CODE_FIELDS,
@@ -367,7 +368,7 @@ def get_template(session: Session, kind: RecordKind, code: str) -> RecordTemplat
     row = session.get(RecordTemplate, (kind.value, code.strip().upper()))
     if row is None:
         raise NotFound(
-            f"No {spec(kind).label} template `{code}`. See `template {kind.value} list`."
+            f"No {spec(kind).label} template `{short(code)}`. See `template {kind.value} list`."
         )
     return row
 

@@ -19,6 +19,7 @@ from storage.errors import Ambiguous, NotFound, UserError
 from storage.models import BusinessRecord, NumberSeries, RecordKind
 from storage.normalize import normalize_email, parse_phone
 from storage.numbering import get_series, take_number
+from storage.numbers import short
 from storage.relations.kinds import spec
 from storage.setup import get_setup
 
@@ -123,7 +124,7 @@ def resolve_record(session: Session, kind: RecordKind, ref: str) -> BusinessReco
     if matches:
         listed = ", ".join(m.no for m in matches[:10])
         raise Ambiguous(f"`{ref}` names several {spec(kind).plural}: {listed}. Use the number.")
-    raise NotFound(f"No {label} `{ref}`. See `{kind.value} list`.")
+    raise NotFound(f"No {label} `{short(ref)}`. See `{kind.value} list`.")
 
 
 def records_with_no(session: Session, no: str) -> list[BusinessRecord]:
