@@ -72,7 +72,7 @@ def refused(bot: ChatBot, line: str) -> str:
             "cost: `9999999999.999` is too large; at most 9999999999.99.",
         ),
         ("history CT000001 ²", "limit: `²` is not a whole number; type digits 0-9, from 1 to"),
-        ("history CT000001 99999999999999999999999", "limit: `9999999999999999999999` is too"),
+        ("history CT000001 99999999999999999999999", "is too large; at most 1000."),
         (
             "unmerge 99999999999999999999999",
             "merge number: `99999999999999999999999` is too large; at most 2147483647.",
