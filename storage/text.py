@@ -88,7 +88,7 @@ def check_name(field: str, value: str) -> None:
 
 
 def _noun(field: str) -> str:
-    return "name" if "name" in field or field in ("surname", "description") else "value"
+    return "name" if "name" in field or field == "surname" else "value"
 
 
 def column_length(model: Any, key: str) -> int | None:
