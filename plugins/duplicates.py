@@ -164,12 +164,24 @@ def merge(ctx: Context) -> Reply:
 
 @command("unmerge", usage="unmerge <merge no>", roles=(ADMIN,))
 def unmerge_command(ctx: Context) -> Reply:
-    """Undo a merge (admin): both cards, their interactions and everything else as before."""
+    """Undo a merge (admin): both cards, their interactions and everything else as before.
+
+    A field of the kept card or a moved person changed after the merge keeps its new value;
+    the reply names each such edit."""
     record = get_merge(ctx.session, ctx.args.positional(0, "the merge number", "unmerge <no>"))
-    dup, keep = unmerge(ctx.session, record)
-    return Reply(
-        text=f"Undid merge {record.id}: {dup.no} is back ({dup.name}), and {keep.no} is as it was."
-    )
+    result = unmerge(ctx.session, record)
+    dup, keep = result.duplicate, result.kept
+    text = f"Undid merge {record.id}: {dup.no} is back ({dup.name}), and {keep.no} is as it was"
+    if result.kept_fields:
+        text = (
+            f"Undid merge {record.id}: {dup.no} is back ({dup.name}), and {keep.no} is back as "
+            f"it was, except {_and(result.kept_fields)}"
+        )
+    return Reply(text=f"{text}.", notes=tuple(result.persons))
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 @command("separate", usage=SEPARATE_USAGE, roles=(SALES, ADMIN))

@@ -25,6 +25,7 @@ from storage.fields import (
     unknown_field_message,
 )
 from storage.inheritance import inherit_from_company, push_down, snapshot
+from storage.locking import lock_rows
 from storage.models import Contact, ContactType
 from storage.normalize import (
     break_down_name,
@@ -215,7 +216,7 @@ def _set_company(
         person.company_name = ""
         return ["company"] if old_company else []
     if find_company is None:
-        company = resolve_contact(session, ref, kind=ContactType.COMPANY)
+        company = _hold_company(session, resolve_contact(session, ref, kind=ContactType.COMPANY))
     else:
         company = find_company(session, ref)
     if old_company is not None and old_company.id == company.id:
@@ -226,6 +227,19 @@ def _set_company(
         "company",
         *inherit_from_company(person, company, snapshot(old_company), setup, protected),
     ]
+
+
+def _hold_company(session: Session, company: Contact) -> Contact:
+    """Hold the company a person joins until commit (FOR SHARE; see storage.locking), so a
+    merge or delete of it waits for this person (and then moves or refuses it), or this waits
+    for the merge and hears that the company is gone, instead of the person being lost with it."""
+    held = lock_rows(session, Contact, [company.id], share=True)
+    if not held:
+        raise NotFound(
+            f"{company.no} {company.name} was deleted, or merged into another company, a moment "
+            f"ago. Name the company it is part of now: `find {company.name}`."
+        )
+    return held[0]
 
 
 def _apply_defaults(
@@ -439,9 +453,15 @@ def contacts_to_delete(contact: Contact) -> list[Contact]:
     return [*sorted(contact.persons, key=lambda p: p.no), contact]
 
 
-def delete_contact(session: Session, contact: Contact) -> list[str]:
-    """Delete the contact (and a company's persons); returns the deleted numbers."""
+def delete_contact(session: Session, contact: Contact, *, alone: bool = False) -> list[str]:
+    """Delete the contact (and a company's persons); returns the deleted numbers.
+
+    `alone`: the caller moved the persons away (a merge) and none may go with the company; one
+    that is still there is refused rather than deleted."""
     doomed = contacts_to_delete(contact)
+    if alone and len(doomed) > 1:
+        persons = ", ".join(victim.no for victim in doomed[:-1])
+        raise UserError(f"{contact.no} still has persons ({persons}); nothing was deleted.")
     for victim in doomed:
         for hook in DELETE_HOOKS:
             hook(session, victim)
