@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import multiprocessing
 import re
+import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from bot.config import Settings
 from bot.registry import build_registry
 from bot.runtime import build_app
 from storage.database import Store
+from storage.duplicates.merge import MERGE_MOVERS
 from storage.models import Contact, Interaction
 
 #: The issue's number: how long the two processes work against each other, per backend.
@@ -173,3 +176,46 @@ def test_merge_and_unmerge_lose_nothing_of_a_colleague_working_at_once(
     assert not misplaced, misplaced
     missing = [note for note in colleague["notes"] if note not in noted]
     assert not missing, f"{len(missing)} of {len(colleague['notes'])} notes lost: {missing[:5]}"
+
+
+def test_a_person_added_to_the_duplicate_while_its_merge_runs_is_refused_not_lost(
+    database_url: str, tmp_path: Path
+) -> None:
+    """The colleague's `new person … company=DUP` arrives while the merge is halfway (held
+    there by a mover that waits): it waits for the merge, then hears the company is gone.
+    Before the fix it was created, confirmed, and deleted with the duplicate on PostgreSQL."""
+    app = _app(database_url, str(tmp_path))
+    inside, release = threading.Event(), threading.Event()
+
+    def pause(_session: object, _dup: object, _keep: object) -> None:
+        inside.set()
+        release.wait(timeout=30)
+
+    mover = ("test-pause", pause, lambda *_args: None)
+    MERGE_MOVERS.append(mover)  # type: ignore[arg-type]
+    try:
+        app.run('new company "Keep Holding"')
+        app.run('new company "Dup Trading"')
+        assert app.run(f'new person "Early Bird" company={DUP}').text.startswith("Created")
+        with ThreadPoolExecutor(2) as pool:
+            merging = pool.submit(app.run, f"merge {DUP} into {KEEP} --yes")
+            assert inside.wait(timeout=30)
+            adding = pool.submit(app.run, f'new person "Late Comer" company={DUP}')
+            time.sleep(1.0)  # the create is waiting on the merge's lock by now
+            release.set()
+            merged, added = merging.result(timeout=60), adding.result(timeout=60)
+    finally:
+        MERGE_MOVERS.remove(mover)  # type: ignore[arg-type]
+        release.set()
+    try:
+        assert merged.text.startswith(f"Merged {DUP} into {KEEP}"), merged.text
+        assert "Moved: 1 persons" in merged.text
+        assert added.text == (
+            f"{DUP} Dup Trading was deleted, or merged into another company, a moment ago. "
+            "Name the company it is part of now: `find Dup Trading`."
+        )
+        with app.store.transaction() as session:
+            names = set(session.scalars(select(Contact.name)))
+        assert names == {"Keep Holding", "Early Bird"}
+    finally:
+        app.close()
