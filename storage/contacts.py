@@ -242,6 +242,20 @@ def _hold_company(session: Session, company: Contact) -> Contact:
     return held[0]
 
 
+def _hold_contact(session: Session, contact: Contact) -> None:
+    """Lock the contact being changed (and a company's persons, whom the change may reach)
+    until commit, reloaded; see storage.locking."""
+    if not lock_rows(session, Contact, [contact.id]):
+        raise NotFound(f"{contact.no} was deleted, or merged into another contact, a moment ago.")
+    if contact.type is ContactType.COMPANY:
+        lock_rows(
+            session,
+            Contact,
+            session.scalars(select(Contact.id).where(Contact.company_id == contact.id)),
+        )
+        session.expire(contact, ["persons"])
+
+
 def _apply_defaults(
     session: Session, contact: Contact, typed: Mapping[str, str], actor_salesperson: str | None
 ) -> None:
@@ -377,11 +391,21 @@ def update_contact(session: Session, contact: Contact, fields: Mapping[str, str]
     _check_fields(fields)
     if contact.type is ContactType.COMPANY and "company" in fields:
         raise UserError("company applies to persons only; a company cannot belong to a company.")
+    # rows in the order a merge takes them: the company joined, then the contact, then (for
+    # a company) its persons by id; each read again under its lock, so that nothing a
+    # concurrent command committed is overwritten with what was read before it
+    joined: CompanyFinder | None = None
+    if fields.get("company", "").strip():
+        company = _hold_company(
+            session, resolve_contact(session, fields["company"], kind=ContactType.COMPANY)
+        )
+        joined = lambda _session, _ref: company  # noqa: E731
+    _hold_contact(session, contact)
     before = snapshot(contact)
     old_name = contact.name
     result = ChangeResult(contact)
     if "company" in fields:  # first, as in _build_contact
-        result.changed += _set_company(session, contact, fields["company"], set(fields))
+        result.changed += _set_company(session, contact, fields["company"], set(fields), joined)
     result.changed += _apply_fields(session, contact, fields)
     if not contact.name.strip():
         raise UserError(
