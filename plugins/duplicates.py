@@ -138,7 +138,7 @@ def merge(ctx: Context) -> Reply:
     `merge CT000014 into CT000002` moves persons, interactions, alternate addresses, job
     responsibilities, industry groups and mailing groups to CT000002, keeps CT000002's values
     where the cards differ (`city=dup phone=dup` takes the duplicate's instead), records both
-    cards, and deletes CT000014. `unmerge <merge no>` undoes it exactly.
+    cards, and deletes CT000014. `unmerge <merge no>` undoes it (keeping edits made since).
     """
     dup_ref, keep_ref = _merge_refs(ctx)
     choices = parse_choices(ctx.args.fields)

@@ -245,13 +245,14 @@ def _hold_company(session: Session, company: Contact) -> Contact:
 def _hold_contact(session: Session, contact: Contact) -> None:
     """Lock the contact being changed (and a company's persons, whom the change may reach)
     until commit, reloaded; see storage.locking."""
-    if not lock_rows(session, Contact, [contact.id]):
+    if not lock_rows(session, Contact, [contact.id], no_key=True):
         raise NotFound(f"{contact.no} was deleted, or merged into another contact, a moment ago.")
     if contact.type is ContactType.COMPANY:
         lock_rows(
             session,
             Contact,
             session.scalars(select(Contact.id).where(Contact.company_id == contact.id)),
+            no_key=True,
         )
         session.expire(contact, ["persons"])
 

@@ -29,10 +29,20 @@ T = TypeVar("T")
 
 
 def lock_rows(
-    session: Session, model: type[T], ids: Iterable[int], *, share: bool = False
+    session: Session,
+    model: type[T],
+    ids: Iterable[int],
+    *,
+    share: bool = False,
+    no_key: bool = False,
 ) -> list[T]:
-    """Lock the rows of `model` with these ids (FOR SHARE when `share`), lowest id first, and
-    return those that still exist, reloaded, in id order. A row deleted meanwhile is absent."""
+    """Lock the rows of `model` with these ids, lowest id first, and return those that still
+    exist, reloaded, in id order. A row deleted meanwhile is absent.
+
+    PostgreSQL's modes: FOR UPDATE by default (the row may be deleted: rows that would refer
+    to it wait); `no_key`: FOR NO KEY UPDATE, for a change that keeps the row (others may go
+    on adding rows that refer to it, an interaction logged on it); `share`: FOR SHARE, for a
+    row that must stay as it is (the company a person joins)."""
     wanted = sorted(set(ids))
     if not wanted:
         return []
@@ -45,5 +55,5 @@ def lock_rows(
         same = {c.name: c for c in table.columns if c is key or c.onupdate is not None}
         session.execute(update(table).where(key.in_(wanted)).values(same))
     else:
-        query = query.with_for_update(read=share)
+        query = query.with_for_update(read=share, key_share=no_key and not share)
     return list(session.scalars(query, execution_options={"populate_existing": True}))

@@ -24,9 +24,11 @@ from sqlalchemy import select
 from bot.config import Settings
 from bot.registry import build_registry
 from bot.runtime import build_app
+from storage.contacts import create_contact, delete_contact, get_by_no
 from storage.database import Store
 from storage.duplicates.merge import MERGE_MOVERS
-from storage.models import Contact, Interaction
+from storage.errors import UserError
+from storage.models import Contact, ContactType, Interaction
 
 #: The issue's number: how long the two processes work against each other, per backend.
 SECONDS = 20.0
@@ -221,3 +223,24 @@ def test_a_person_added_to_the_duplicate_while_its_merge_runs_is_refused_not_los
         assert names == {"Keep Holding", "Early Bird"}
     finally:
         app.close()
+
+
+def test_the_merge_deletes_the_duplicate_alone_never_a_person_it_did_not_move(
+    store: Store,
+) -> None:
+    """The last line of defence: the delete at the end of a merge refuses, rather than takes
+    along, a person still on the duplicate."""
+    with store.transaction() as session:
+        company = create_contact(session, ContactType.COMPANY, "Dup Trading")
+        create_contact(session, ContactType.PERSON, "Jan de Vries", {"company": company.no})
+    with store.transaction() as session:
+        company = get_by_no(session, "CT000001")
+        assert company is not None
+        try:
+            delete_contact(session, company, alone=True)
+        except UserError as refusal:
+            assert refusal.message == "CT000001 still has persons (CT000002); nothing was deleted."
+        else:
+            raise AssertionError("deleted a company that still had a person")
+    with store.transaction() as session:
+        assert sorted(session.scalars(select(Contact.no))) == ["CT000001", "CT000002"]

@@ -1,11 +1,16 @@
-"""Merging a duplicate into the contact that stays, and undoing it exactly.
+"""Merging a duplicate into the contact that stays, and undoing it.
 
-`merge_contacts` records both cards in full (every column, their groups, alternate addresses
-and interactions) as JSON, moves what hangs on the duplicate (persons, interactions, alternate
-addresses, job responsibilities, industry groups, mailing groups) to the kept contact, applies
-the chosen fields, and deletes the duplicate. `unmerge` puts the duplicate back under its own
-id and number, moves each of those things back and restores every field of the kept card that
-the merge changed, so both cards end as they were.
+`merge_contacts` first locks both cards (lowest id first; storage.locking), so that nothing
+can be added to the duplicate while it runs: a colleague's new person for it waits, then
+hears the company is gone, instead of being deleted with it. It records both cards in full
+(every column, their groups, alternate addresses and interactions) as JSON, moves what hangs
+on the duplicate (persons, interactions, alternate addresses, job responsibilities, industry
+groups, mailing groups) to the kept contact, applies the chosen fields, and deletes the
+duplicate, alone. `unmerge` puts the duplicate back under its own number (and its own id,
+unless SQLite gave that to a newer contact), moves each of those things back and restores
+each field of the kept card that the merge changed. What was edited after the merge stays
+edited: a field of the kept card that no longer holds the merge's value, a moved person's
+own changes, a person moved on or deleted since; the result names each.
 
 Other stores (business relations, …) join through MERGE_MOVERS: a mover moves its rows in
 `merge` and returns JSON-able notes, which it gets back in `unmerge`.
@@ -207,6 +212,7 @@ def merge_contacts(
             session,
             Contact,
             session.scalars(select(Contact.id).where(Contact.company_id == dup.id)),
+            no_key=True,
         )
         if person.company_id == dup.id
     ]
@@ -401,7 +407,7 @@ def unmerge(session: Session, record: DupeMerge) -> UnmergeResult:
         raise UserError(
             f"Merge {record.id} cannot be undone: the number {record.duplicate_no} is in use again."
         )
-    persons = {p.id: p for p in lock_rows(session, Contact, moved["persons"])}
+    persons = {p.id: p for p in lock_rows(session, Contact, moved["persons"], no_key=True)}
 
     # the duplicate's card, under its own number and, unless SQLite gave that to a contact
     # made since (it reuses the highest id once deleted), its own id
