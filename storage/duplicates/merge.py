@@ -343,9 +343,10 @@ def _lock_pair(session: Session, dup: Contact, keep: Contact) -> None:
     held = lock_rows(session, Contact, [dup.id, keep.id])
     gone = [contact.no for contact in (dup, keep) if contact not in held]
     if gone:
+        were = "were" if len(gone) > 1 else "was"
         raise UserError(
-            f"{' and '.join(gone)} was deleted, or merged into another contact, a moment ago; "
-            "nothing was merged."
+            f"{' and '.join(gone)} {were} deleted, or merged into another contact, a moment "
+            "ago; nothing was merged."
         )
 
 
