@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.arguments import Arguments, parse_arguments, split_words
@@ -33,6 +33,15 @@ log = logging.getLogger(__name__)
 YES_FLAG = "yes"
 #: How often a command that lost a race on a unique key is run again (see Dispatcher._run).
 CONFLICT_ATTEMPTS = 8
+#: How often a command that PostgreSQL chose as a deadlock's victim, or failed for a
+#: serialization conflict, or that found SQLite locked past its busy timeout, is run again.
+BUSY_ATTEMPTS = 5
+#: SQLSTATEs that mean "run the transaction again": serialization_failure, deadlock_detected.
+RETRY_SQLSTATES = frozenset({"40001", "40P01"})
+BUSY_MESSAGE = (
+    "The database was busy with other changes and this one could not get through; nothing "
+    "was changed. Try again in a moment."
+)
 
 #: Returned (this very object) for a delivery that ran already: an adapter that set
 #: `CommandInvocation.delivery_id` compares with `is` and answers nothing the second time.
@@ -82,6 +91,19 @@ def require_confirmation(
 
 
 DEFAULT_FILTERS: tuple[Filter, ...] = (require_role, require_confirmation)
+
+
+def transient_reason(error: DBAPIError) -> str | None:
+    """Why running the transaction again may well succeed, or None: a PostgreSQL deadlock or
+    serialization failure (psycopg 3 gives the SQLSTATE as `.orig.sqlstate`, psycopg 2 as
+    `.orig.pgcode`), or SQLite still locked by another writer after its busy timeout."""
+    orig = error.orig
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if state in RETRY_SQLSTATES:
+        return "a deadlock" if state == "40P01" else "a serialization failure"
+    if type(orig).__module__.startswith("sqlite3") and "database is locked" in str(orig):
+        return "SQLite locked"
+    return None
 
 
 class Dispatcher:
@@ -141,11 +163,15 @@ class Dispatcher:
         first and the id is recorded last. A run that loses a race on a unique key (two SQLite
         writers that read the same number series) is the retry's duplicate when its delivery
         is recorded by then, and is otherwise run again on the committed state (up to
-        CONFLICT_ATTEMPTS times; on PostgreSQL that is the first use of a number series)."""
+        CONFLICT_ATTEMPTS times; on PostgreSQL that is the first use of a number series).
+
+        A run that was a deadlock's victim (merge and `set` taking the same rows) or hit a
+        serialization failure rolled back whole, so it is run again too (up to BUSY_ATTEMPTS
+        times, logged); after that the person hears the database was busy, not an apology."""
         delivery = invocation.delivery_id
         claim_first = self.store.dialect != "sqlite"
-        attempts = CONFLICT_ATTEMPTS
-        for attempt in range(1, attempts + 1):
+        conflicts = busy = 0
+        while True:
             try:
                 return self._run_once(spec, invocation, args, delivery, claim_first)
             except DuplicateDelivery:
@@ -155,11 +181,23 @@ class Dispatcher:
                 if delivery and self._delivered(invocation.source, delivery):
                     log.info("%s delivery %s ran already; skipped", invocation.source, delivery)
                     return DUPLICATE_DELIVERY
-                if attempt == attempts:
+                conflicts += 1
+                if conflicts == CONFLICT_ATTEMPTS:
                     raise
                 log.info("conflict while running %r; running it again", invocation.text)
-                time.sleep(random.uniform(0, 0.01 * attempt))
-        raise AssertionError("unreachable")
+                time.sleep(random.uniform(0, 0.01 * conflicts))
+            except DBAPIError as error:
+                reason = transient_reason(error)
+                if reason is None:
+                    raise
+                busy += 1
+                if busy == BUSY_ATTEMPTS:
+                    log.warning(
+                        "%s while running %r, %d times; gave up", reason, invocation.text, busy
+                    )
+                    return Reply.error(BUSY_MESSAGE)
+                log.info("%s while running %r; running it again", reason, invocation.text)
+                time.sleep(random.uniform(0, 0.05 * busy))
 
     def _delivered(self, source: str, delivery: str) -> bool:
         with self.store.transaction() as session:

@@ -139,7 +139,7 @@ def merge(ctx: Context) -> Reply:
     `merge CT000014 into CT000002` moves persons, interactions, alternate addresses, job
     responsibilities, industry groups and mailing groups to CT000002, keeps CT000002's values
     where the cards differ (`city=dup phone=dup` takes the duplicate's instead), records both
-    cards, and deletes CT000014. `unmerge <merge no>` undoes it exactly.
+    cards, and deletes CT000014. `unmerge <merge no>` undoes it (keeping edits made since).
     """
     dup_ref, keep_ref = _merge_refs(ctx)
     choices = parse_choices(ctx.args.fields)
@@ -165,16 +165,28 @@ def merge(ctx: Context) -> Reply:
 
 @command("unmerge", usage="unmerge <merge no>", roles=(ADMIN,))
 def unmerge_command(ctx: Context) -> Reply:
-    """Undo a merge (admin): both cards, their interactions and everything else as before."""
+    """Undo a merge (admin): both cards, their interactions and everything else as before.
+
+    A field of the kept card or a moved person changed after the merge keeps its new value;
+    the reply names each such edit."""
     ref = ctx.args.positional(0, "the merge number", "unmerge <no>")
     # the number is checked here, before the lookup: `²` passes isdigit(), and a number
     # past 2147483647 is an error on PostgreSQL's INTEGER key, not "no such merge"
     number = parse_whole(ref.strip().lstrip("#"), "merge number", 1, INT32_MAX)
     record = get_merge(ctx.session, str(number))
-    dup, keep = unmerge(ctx.session, record)
-    return Reply(
-        text=f"Undid merge {record.id}: {dup.no} is back ({dup.name}), and {keep.no} is as it was."
-    )
+    result = unmerge(ctx.session, record)
+    dup, keep = result.duplicate, result.kept
+    text = f"Undid merge {record.id}: {dup.no} is back ({dup.name}), and {keep.no} is as it was"
+    if result.kept_fields:
+        text = (
+            f"Undid merge {record.id}: {dup.no} is back ({dup.name}), and {keep.no} is back as "
+            f"it was, except {_and(result.kept_fields)}"
+        )
+    return Reply(text=f"{text}.", notes=tuple(result.persons))
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 @command("separate", usage=SEPARATE_USAGE, roles=(SALES, ADMIN))

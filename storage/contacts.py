@@ -25,6 +25,7 @@ from storage.fields import (
     unknown_field_message,
 )
 from storage.inheritance import inherit_from_company, push_down, snapshot
+from storage.locking import lock_rows
 from storage.models import Contact, ContactType
 from storage.normalize import (
     break_down_name,
@@ -218,7 +219,7 @@ def _set_company(
         person.company_name = ""
         return ["company"] if old_company else []
     if find_company is None:
-        company = resolve_contact(session, ref, kind=ContactType.COMPANY)
+        company = _hold_company(session, resolve_contact(session, ref, kind=ContactType.COMPANY))
     else:
         company = find_company(session, ref)
     if old_company is not None and old_company.id == company.id:
@@ -229,6 +230,34 @@ def _set_company(
         "company",
         *inherit_from_company(person, company, snapshot(old_company), setup, protected),
     ]
+
+
+def _hold_company(session: Session, company: Contact) -> Contact:
+    """Hold the company a person joins until commit (FOR SHARE; see storage.locking), so a
+    merge or delete of it waits for this person (and then moves or refuses it), or this waits
+    for the merge and hears that the company is gone, instead of the person being lost with it."""
+    held = lock_rows(session, Contact, [company.id], share=True)
+    if not held:
+        raise NotFound(
+            f"{company.no} {company.name} was deleted, or merged into another company, a moment "
+            f"ago. Name the company it is part of now: `find {company.name}`."
+        )
+    return held[0]
+
+
+def _hold_contact(session: Session, contact: Contact) -> None:
+    """Lock the contact being changed (and a company's persons, whom the change may reach)
+    until commit, reloaded; see storage.locking."""
+    if not lock_rows(session, Contact, [contact.id], no_key=True):
+        raise NotFound(f"{contact.no} was deleted, or merged into another contact, a moment ago.")
+    if contact.type is ContactType.COMPANY:
+        lock_rows(
+            session,
+            Contact,
+            session.scalars(select(Contact.id).where(Contact.company_id == contact.id)),
+            no_key=True,
+        )
+        session.expire(contact, ["persons"])
 
 
 def _apply_defaults(
@@ -366,11 +395,21 @@ def update_contact(session: Session, contact: Contact, fields: Mapping[str, str]
     _check_fields(fields)
     if contact.type is ContactType.COMPANY and "company" in fields:
         raise UserError("company applies to persons only; a company cannot belong to a company.")
+    # rows in the order a merge takes them: the company joined, then the contact, then (for
+    # a company) its persons by id; each read again under its lock, so that nothing a
+    # concurrent command committed is overwritten with what was read before it
+    joined: CompanyFinder | None = None
+    if fields.get("company", "").strip():
+        company = _hold_company(
+            session, resolve_contact(session, fields["company"], kind=ContactType.COMPANY)
+        )
+        joined = lambda _session, _ref: company  # noqa: E731
+    _hold_contact(session, contact)
     before = snapshot(contact)
     old_name = contact.name
     result = ChangeResult(contact)
     if "company" in fields:  # first, as in _build_contact
-        result.changed += _set_company(session, contact, fields["company"], set(fields))
+        result.changed += _set_company(session, contact, fields["company"], set(fields), joined)
     result.changed += _apply_fields(session, contact, fields)
     if not contact.name.strip():
         raise UserError(
@@ -442,9 +481,15 @@ def contacts_to_delete(contact: Contact) -> list[Contact]:
     return [*sorted(contact.persons, key=lambda p: p.no), contact]
 
 
-def delete_contact(session: Session, contact: Contact) -> list[str]:
-    """Delete the contact (and a company's persons); returns the deleted numbers."""
+def delete_contact(session: Session, contact: Contact, *, alone: bool = False) -> list[str]:
+    """Delete the contact (and a company's persons); returns the deleted numbers.
+
+    `alone`: the caller moved the persons away (a merge) and none may go with the company; one
+    that is still there is refused rather than deleted."""
     doomed = contacts_to_delete(contact)
+    if alone and len(doomed) > 1:
+        persons = ", ".join(victim.no for victim in doomed[:-1])
+        raise UserError(f"{contact.no} still has persons ({persons}); nothing was deleted.")
     for victim in doomed:
         for hook in DELETE_HOOKS:
             hook(session, victim)

@@ -1,11 +1,16 @@
-"""Merging a duplicate into the contact that stays, and undoing it exactly.
+"""Merging a duplicate into the contact that stays, and undoing it.
 
-`merge_contacts` records both cards in full (every column, their groups, alternate addresses
-and interactions) as JSON, moves what hangs on the duplicate (persons, interactions, alternate
-addresses, job responsibilities, industry groups, mailing groups) to the kept contact, applies
-the chosen fields, and deletes the duplicate. `unmerge` puts the duplicate back under its own
-id and number, moves each of those things back and restores every field of the kept card that
-the merge changed, so both cards end as they were.
+`merge_contacts` first locks both cards (lowest id first; storage.locking), so that nothing
+can be added to the duplicate while it runs: a colleague's new person for it waits, then
+hears the company is gone, instead of being deleted with it. It records both cards in full
+(every column, their groups, alternate addresses and interactions) as JSON, moves what hangs
+on the duplicate (persons, interactions, alternate addresses, job responsibilities, industry
+groups, mailing groups) to the kept contact, applies the chosen fields, and deletes the
+duplicate, alone. `unmerge` puts the duplicate back under its own number (and its own id,
+unless SQLite gave that to a newer contact), moves each of those things back and restores
+each field of the kept card that the merge changed. What was edited after the merge stays
+edited: a field of the kept card that no longer holds the merge's value, a moved person's
+own changes, a person moved on or deleted since; the result names each.
 
 Other stores (business relations, …) join through MERGE_MOVERS: a mover moves its rows in
 `merge` and returns JSON-able notes, which it gets back in `unmerge`.
@@ -16,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -29,6 +34,7 @@ from storage.duplicates.index import ordered, refresh_contact
 from storage.duplicates.models import SEPARATE, DupeMerge, DupePair
 from storage.errors import NotFound, UserError
 from storage.fields import EDITABLE_FIELDS
+from storage.locking import lock_rows
 from storage.models import (
     AltAddress,
     Contact,
@@ -189,6 +195,7 @@ def merge_contacts(
     choices = dict(choices or {})
     if dup.id == keep.id:
         raise UserError(f"{dup.no} is one contact; name the duplicate and the one to keep.")
+    _lock_pair(session, dup, keep)
     if dup.type is not keep.type:
         raise UserError(
             f"{dup.no} is a {dup.type.value} and {keep.no} a {keep.type.value}: only contacts "
@@ -198,6 +205,17 @@ def merge_contacts(
         raise UserError(f"{dup.no} and {keep.no} belong to each other; they cannot merge.")
     if "company" in choices and dup.type is ContactType.COMPANY:
         raise UserError("company applies to persons only.")
+    # the persons as they are now: no one can add one while the duplicate is locked
+    persons = [
+        person
+        for person in lock_rows(
+            session,
+            Contact,
+            session.scalars(select(Contact.id).where(Contact.company_id == dup.id)),
+            no_key=True,
+        )
+        if person.company_id == dup.id
+    ]
     dup_before = snapshot(session, dup)
     keep_before = snapshot(session, keep)
     separate = [
@@ -222,9 +240,6 @@ def merge_contacts(
     moved["columns"] = changed_columns
 
     # persons of a company follow it (their company name becomes the kept company's)
-    persons = list(
-        session.scalars(select(Contact).where(Contact.company_id == dup.id).order_by(Contact.id))
-    )
     for person in persons:
         person.company = keep
         person.company_id = keep.id
@@ -291,10 +306,13 @@ def merge_contacts(
         moved[f"mover:{name}"] = move(session, dup, keep)
 
     session.flush()
+    # what the merge wrote, so that unmerge can tell it from an edit made after it
+    moved["merged"] = {column: _plain(getattr(keep, column)) for column in changed_columns}
+    moved["persons_modified"] = {str(p.id): _plain(p.modified_at) for p in persons}
     session.expire(dup)
     session.expire(keep)
     duplicate_no = dup.no
-    delete_contact(session, dup)
+    delete_contact(session, dup, alone=True)  # its persons moved; none goes with it
     record = DupeMerge(
         kept_no=keep.no,
         duplicate_no=duplicate_no,
@@ -317,6 +335,19 @@ def merge_contacts(
     return MergeResult(
         record, keep, duplicate_no, taken, [d for d in differing if d not in taken], counts
     )
+
+
+def _lock_pair(session: Session, dup: Contact, keep: Contact) -> None:
+    """Lock both cards (lowest id first) before reading what hangs on them: while a merge
+    runs, nothing can be added to the duplicate (storage.locking, storage.contacts)."""
+    held = lock_rows(session, Contact, [dup.id, keep.id])
+    gone = [contact.no for contact in (dup, keep) if contact not in held]
+    if gone:
+        were = "were" if len(gone) > 1 else "was"
+        raise UserError(
+            f"{' and '.join(gone)} {were} deleted, or merged into another contact, a moment "
+            "ago; nothing was merged."
+        )
 
 
 def _separate_others(session: Session, contact: Contact) -> list[int]:
@@ -342,12 +373,30 @@ def get_merge(session: Session, ref: str) -> DupeMerge:
     return record
 
 
-def unmerge(session: Session, record: DupeMerge) -> tuple[Contact, Contact]:
-    """Undo a merge: returns (restored duplicate, kept contact) as they were before it."""
+@dataclass(frozen=True)
+class UnmergeResult:
+    """Both cards as they are after the undo, and what was edited after the merge and kept."""
+
+    duplicate: Contact
+    kept: Contact
+    kept_fields: list[str]  # "city (changed to Utrecht after the merge; kept)"
+    persons: list[str]  # a sentence for each moved person that is not back exactly as it was
+
+
+#: Columns the store maintains itself: never an edit a person made.
+_DERIVED = ("search_text", "modified_at")
+#: What a merge changes on a person it moves; any other column that differs was edited after.
+_PERSON_MOVED = ("company_id", "company_name", *_DERIVED)
+
+
+def unmerge(session: Session, record: DupeMerge) -> UnmergeResult:
+    """Undo a merge: the duplicate comes back, and each field and person the merge changed is
+    put back, unless it was changed again after the merge: that later edit is kept (and said)."""
+    [record] = lock_rows(session, DupeMerge, [record.id])  # a second unmerge of it waits here
     if record.undone_at is not None:
         raise UserError(f"Merge {record.id} was undone already.")
     keep = get_by_no(session, record.kept_no)
-    if keep is None:
+    if keep is None or not lock_rows(session, Contact, [keep.id]):
         raise UserError(
             f"Merge {record.id} cannot be undone: {record.kept_no}, the contact it kept, "
             "was deleted since."
@@ -359,12 +408,15 @@ def unmerge(session: Session, record: DupeMerge) -> tuple[Contact, Contact]:
         raise UserError(
             f"Merge {record.id} cannot be undone: the number {record.duplicate_no} is in use again."
         )
-    if session.get(Contact, dup_card["id"]) is not None:
-        raise UserError(f"Merge {record.id} cannot be undone: its contact id is in use again.")
+    persons = {p.id: p for p in lock_rows(session, Contact, moved["persons"], no_key=True)}
 
-    # the duplicate's card, under its own id and number
-    session.execute(insert(_CONTACTS).values(row_values(_CONTACTS, dup_card)))
-    dup = session.get(Contact, dup_card["id"])
+    # the duplicate's card, under its own number and, unless SQLite gave that to a contact
+    # made since (it reuses the highest id once deleted), its own id
+    values = row_values(_CONTACTS, dup_card)
+    if session.get(Contact, dup_card["id"]) is not None:
+        values.pop("id")
+    dup_id = session.execute(insert(_CONTACTS).values(values)).inserted_primary_key[0]
+    dup = session.get(Contact, dup_id)
     assert dup is not None
     for name, model in GROUP_TABLES.items():
         if dup_card[name]:
@@ -395,18 +447,12 @@ def unmerge(session: Session, record: DupeMerge) -> tuple[Contact, Contact]:
     ]
     if dropped:
         table = Interaction.__table__
-        session.execute(insert(table), [row_values(table, row) for row in dropped])
+        session.execute(
+            insert(table), [row_values(table, {**row, "contact_id": dup.id}) for row in dropped]
+        )
 
-    # persons back to their company, with their own columns as they were
-    for person in dup_card["persons"]:
-        values = row_values(_CONTACTS, person)
-        values.pop("id")
-        session.execute(update(_CONTACTS).where(_CONTACTS.c.id == person["id"]).values(values))
-
-    # the kept card's columns that the merge changed
-    if moved["columns"]:
-        values = row_values(_CONTACTS, {c: keep_card[c] for c in moved["columns"]})
-        session.execute(update(_CONTACTS).where(_CONTACTS.c.id == keep.id).values(values))
+    person_notes = _restore_persons(session, dup, keep, dup_card["persons"], persons, moved)
+    kept_fields = _restore_kept_card(session, keep, keep_card, dup_card, moved)
 
     # separate marks of the duplicate
     for other in moved.get("separate", []):
@@ -439,9 +485,112 @@ def unmerge(session: Session, record: DupeMerge) -> tuple[Contact, Contact]:
     record.undone_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     session.flush()
     session.expire_all()
-    dup = session.get(Contact, dup_card["id"])
+    dup = session.get(Contact, dup_id)
     keep = session.get(Contact, keep.id)
     assert dup is not None and keep is not None
     refresh_contact(session, dup)
     refresh_contact(session, keep)
-    return dup, keep
+    return UnmergeResult(dup, keep, kept_fields, person_notes)
+
+
+def _shown(value: Any) -> str:
+    text = "" if value is None else str(value)
+    if not text:
+        return "cleared"
+    return f"changed to {text[:40]}{'…' if len(text) > 40 else ''}"
+
+
+def _restore_kept_card(
+    session: Session,
+    keep: Contact,
+    keep_card: dict[str, Any],
+    dup_card: dict[str, Any],
+    moved: dict[str, Any],
+) -> list[str]:
+    """Put back each field of the kept card that still holds what the merge wrote; a field
+    changed since keeps its new value. Returns those kept, as the reply says them."""
+    columns = [c for c in moved["columns"] if c not in _DERIVED]
+    if not columns:
+        return []
+    # merges recorded before "merged" existed wrote the duplicate's values
+    merged = moved.get("merged") or {c: dup_card[c] for c in moved["columns"]}
+    restore: dict[str, Any] = {}
+    kept: list[str] = []
+    for name, field_columns in FIELD_COLUMNS.items():
+        changed = [c for c in field_columns if c in columns]
+        if not changed:
+            continue
+        if all(_plain(getattr(keep, c)) == merged.get(c) for c in changed):
+            restore.update({c: keep_card[c] for c in changed})
+        else:
+            shown = keep.company_name if name == "company" else getattr(keep, field_columns[0])
+            kept.append(f"{name} ({_shown(shown)} after the merge; kept)")
+    untouched = not kept and (
+        "modified_at" not in merged or _plain(keep.modified_at) == merged["modified_at"]
+    )
+    if untouched:  # exactly as it was, down to its search text and time of change
+        restore.update({c: keep_card[c] for c in moved["columns"] if c in _DERIVED})
+    if restore:
+        values = row_values(_CONTACTS, restore)
+        session.execute(update(_CONTACTS).where(_CONTACTS.c.id == keep.id).values(values))
+    if not untouched:
+        session.expire(keep)
+        refresh_search_text(keep)
+    return kept
+
+
+def _field_names(columns: Iterable[str]) -> list[str]:
+    """Columns as people name the fields (`phone_e164` is phone), each once."""
+    names: list[str] = []
+    for column in columns:
+        name = next((n for n, cs in FIELD_COLUMNS.items() if column in cs), column)
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def _restore_persons(
+    session: Session,
+    dup: Contact,
+    keep: Contact,
+    cards: list[dict[str, Any]],
+    persons: dict[int, Contact],
+    moved: dict[str, Any],
+) -> list[str]:
+    """Move each person the merge moved back to the duplicate: as it was when nothing of it
+    changed since, else with its later edits. One that was moved on or deleted stays so."""
+    notes: list[str] = []
+    recorded = moved.get("persons_modified", {})
+    for card in cards:
+        if card["id"] not in moved["persons"]:
+            continue
+        person = persons.get(card["id"])
+        if person is None:
+            notes.append(f"{card['no']} was deleted after the merge; it stays deleted.")
+            continue
+        if person.company_id != keep.id:
+            where = f"to {person.company_name}" if person.company_name else "out of its company"
+            notes.append(f"{person.no} was moved {where} after the merge; it stays there.")
+            continue
+        edited = _field_names(
+            column.key
+            for column in _CONTACTS.columns
+            if column.key not in _PERSON_MOVED
+            and _plain(getattr(person, column.key)) != card[column.key]
+        )
+        recorded_at = recorded.get(str(person.id))
+        if not edited and recorded_at in (None, _plain(person.modified_at)):
+            values = row_values(_CONTACTS, {**card, "company_id": dup.id})
+            values.pop("id")
+            session.execute(update(_CONTACTS).where(_CONTACTS.c.id == person.id).values(values))
+            continue
+        person.company = dup
+        person.company_id = dup.id
+        person.company_name = dup.name
+        refresh_search_text(person)
+        if edited:
+            notes.append(
+                f"{person.no} keeps what was changed after the merge: {', '.join(edited)}."
+            )
+    session.flush()
+    return notes
