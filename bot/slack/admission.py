@@ -13,13 +13,16 @@
    never gets it. Bolt would answer such a body with a 500, or hand a listener a `user` that is a
    number.
 
-The refusals are logged by the caller with `Refusal.reason`: a fixed phrase, never the body.
+Slack's SSL check (`ssl_check=1`, which Slack does not sign) is answered 200 before step 2, as
+Bolt answers it. The refusals are logged by the caller with `Refusal.reason`: a fixed phrase,
+never the body.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qs
 
 from slack_bolt.request.internals import parse_body
 from slack_sdk.signature import SignatureVerifier
@@ -102,9 +105,20 @@ def check_shape(environ: Mapping[str, Any], text: str) -> None:
         raise Refusal("400 Bad Request", str(error)) from None
 
 
-def admit(environ: Mapping[str, Any], signing_secret: str, max_bytes: int) -> bytes:
-    """The body of a request that may go on to Bolt, or Refusal."""
+def is_ssl_check(body: bytes) -> bool:
+    """Slack's SSL check of a slash command URL (`ssl_check=1`, unsigned): answered 200, as
+    Bolt's SslCheck middleware answers it, and nothing else done."""
+    if len(body) > 1024 or b"payload" in body:
+        return False
+    fields = parse_qs(body.decode("ascii", "replace"))
+    return fields.get("ssl_check") == ["1"] and "command" not in fields
+
+
+def admit(environ: Mapping[str, Any], signing_secret: str, max_bytes: int) -> bytes | None:
+    """The body of a request that may go on to Bolt; None for an SSL check; or Refusal."""
     body = read_body(environ, max_bytes)
+    if is_ssl_check(body):
+        return None
     text = check_signature(environ, body, signing_secret)
     check_shape(environ, text)
     return body

@@ -76,6 +76,20 @@ class BoundedChannel(HTTPChannel):
             self.will_close = True  # writable() turns true; the loop closes the channel
         return bool(super().readable())
 
+    def service(self) -> None:
+        """Log a request waitress refused itself (431, 413, 400: the app never sees those)."""
+        request = self.requests[0] if self.requests else None
+        error = getattr(request, "error", None)
+        if error is not None:
+            log.warning(
+                "refused a request from %s: %s %s (%s)",
+                _host(self.addr),
+                error.code,
+                error.reason,
+                str(error.body)[:200],
+            )
+        super().service()
+
 
 class BoundedServer(TcpWSGIServer):
     """A TcpWSGIServer whose channels are BoundedChannels, with a cap per client address."""

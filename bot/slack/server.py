@@ -79,6 +79,8 @@ class SlackWsgi:
                 refusal.status,
             )
             return _answer(start_response, refusal.status, {"error": refusal.reason})
+        if body is None:  # Slack's SSL check
+            return _answer(start_response, "200 OK", {"ok": True})
         admitted = {**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
         return self.bolt_handler(admitted, start_response)
 
