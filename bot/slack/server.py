@@ -71,7 +71,10 @@ class SlackWsgi:
         try:
             body = admit(environ, self.signing_secret, self.max_body_bytes)
         except Refusal as refusal:
-            log.warning(
+            # Unsigned requests are the internet's noise (info); a signed one that is malformed,
+            # or a body too large, is worth a warning.
+            log.log(
+                logging.INFO if refusal.status.startswith("401") else logging.WARNING,
                 "refused a request to %s from %s: %s (%s)",
                 EVENTS_PATH,
                 environ.get("REMOTE_ADDR", "?"),

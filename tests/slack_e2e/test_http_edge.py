@@ -9,7 +9,8 @@
   listener runs;
 - with -v the log holds bounded lines and no response_url;
 - a replayed request (the same bytes, signature and timestamp, within Slack's five minutes) acts
-  once, for a slash command, a button and a modal submission (on SQLite and PostgreSQL).
+  once: a slash command, a button, a modal submission, the share button and the "Log to
+  contact" modal (on SQLite and PostgreSQL).
 
 Every socket the tests open is on the loopback (some from 127.0.0.x source addresses, to be
 several clients) and is closed at the end of its test.
@@ -23,6 +24,7 @@ import select
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -456,7 +458,7 @@ def count_named(sender: SlackSender, name: str) -> int:
     return len(set(re.findall(r"CT\d{6}", reply.text)))
 
 
-def test_a_replayed_command_button_and_modal_submission_each_act_once(
+def test_a_replayed_request_acts_once_on_every_path_that_writes(
     replay_app: SlackProcess,
 ) -> None:
     sender = SlackSender(replay_app.port, replay_app.double)
@@ -485,3 +487,35 @@ def test_a_replayed_command_button_and_modal_submission_each_act_once(
 
     for name in ("Replay Command Ltd", "Replay Button Ltd", "Replay Modal Ltd"):
         assert count_named(sender, name) == 1, name
+
+    # The share button posts in the channel once.
+    sent = sender.command('find "Replay Command Ltd"')
+    found = replay_app.double.wait_for(RESPONSE_URL, lambda c: c.target == sent.response_url_id)
+    no = re.findall(r"CT\d{6}", found.text)[0]
+    channel = f"C{uuid.uuid4().hex[:10].upper()}"  # this run's own (the double is shared)
+    share = sender.block_actions(
+        {"action_id": "contactbot_share", "value": f"show {no}"}, channel=channel
+    )
+    assert replay(replay_app.port, urlencode({"payload": json.dumps(share)}).encode()) == (200, 200)
+    replay_app.wait_for_log(rf"delivery \S*{re.escape(share['trigger_id'])}\S* ran already")
+    posted = [
+        c for c in replay_app.double.calls("chat.postMessage") if c.body["channel"] == channel
+    ]
+    assert len(posted) == 1
+    # The "Log to contact" modal logs the message once.
+    message = {"ts": "1700000999.000100", "user": "U_CUSTOMER", "text": "Replayed note"}
+    shortcut = sender.interaction(sender.message_action("contactbot_log_message", message))
+    opened = replay_app.double.wait_for(
+        "views.open", lambda c: c.body.get("trigger_id") == shortcut.payload["trigger_id"]
+    )
+    values = {
+        **selected("contact", "contact_search", no, kind="external_select"),
+        "description": {"value": {"type": "plain_text_input", "value": "Replayed note"}},
+    }
+    logged = sender.view_submission(opened.view, values)
+    body = urlencode({"payload": json.dumps(logged)}).encode()
+    assert replay(replay_app.port, body) == (200, 200)
+    replay_app.wait_for_log(rf"delivery \S*{re.escape(logged['trigger_id'])}:log\S* ran already")
+    sent = sender.command(f"history {no}")
+    history = replay_app.double.wait_for(RESPONSE_URL, lambda c: c.target == sent.response_url_id)
+    assert history.body["text"] == "1 interaction" and "Replayed note" in history.text

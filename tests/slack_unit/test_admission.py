@@ -104,6 +104,7 @@ def _slack_payloads() -> list[dict[str, Any]]:
         sender.block_suggestion("contact_search", "acm"),
         sender.message_action("contactbot_log_message", message),
         event,
+        {**event, "event": {"type": "channel_created", "channel": {"id": "C1", "name": "x"}}},
         {"type": "url_verification", "challenge": "c0ffee", "token": "t"},
         {"type": "app_rate_limited", "team_id": "T0", "minute_rate_limited": 1518467820},
     ]
