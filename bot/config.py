@@ -211,8 +211,8 @@ def _slack_settings(data: Mapping[str, Any], env: Mapping[str, str]) -> SlackSet
 _SLACK_LIMITS = {
     "max_body_bytes": (1024, 64 * 1_048_576),
     "request_seconds": (1, 3600),
-    "connection_limit": (10, 100_000),
-    "connections_per_client": (0, 100_000),
+    "connection_limit": (10, 10_000),
+    "connections_per_client": (0, 10_000),
 }
 
 

@@ -131,6 +131,8 @@ def serve_http(
         max_request_header_size=MAX_HEADER_BYTES,
         # waitress refuses a body of max_request_body_size bytes or more.
         max_request_body_size=limits.max_body_bytes + 1,
+        # poll(), not select(): select() cannot watch a descriptor numbered 1024 or above.
+        asyncore_use_poll=True,
         ident="contactbot",
     )
     if stop is not None:
