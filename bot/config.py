@@ -40,6 +40,8 @@ class RoleSettings:
 
 
 SLACK_MODES = ("socket", "http")
+#: The largest request body HTTP mode reads (Slack's payloads are a few KB; 1 MiB is ample).
+MAX_BODY_BYTES = 1_048_576
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,12 @@ class SlackSettings:
     mode: str = "socket"  # "socket" | "http"
     host: str = "0.0.0.0"
     port: int = 3000
+    #: HTTP mode's edge (bot.slack.http_limits): the largest request body, the seconds a
+    #: connection has to deliver a whole request, open connections overall and per client.
+    max_body_bytes: int = MAX_BODY_BYTES
+    request_seconds: int = 10
+    connection_limit: int = 500
+    connections_per_client: int = 50
 
 
 @dataclass(frozen=True)
@@ -178,7 +186,7 @@ def load_settings(
 
 
 def _slack_settings(data: Mapping[str, Any], env: Mapping[str, str]) -> SlackSettings:
-    table = _table(data, "slack", {"api_url", "mode", "host", "port"})
+    table = _table(data, "slack", {"api_url", "mode", "host", "port", *_SLACK_LIMITS})
     api_url = env.get("CONTACTBOT_SLACK_API_URL") or table.get("api_url", "")
     if not isinstance(api_url, str):
         raise ConfigError(
@@ -193,7 +201,26 @@ def _slack_settings(data: Mapping[str, Any], env: Mapping[str, str]) -> SlackSet
     port = table.get("port", 3000)
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
         raise ConfigError("slack.port: expected a port number from 1 to 65535.")
-    return SlackSettings(api_url=api_url, mode=mode, host=host, port=port)
+    limits = {
+        key: _slack_limit(table, key, low, high) for key, (low, high) in _SLACK_LIMITS.items()
+    }
+    return SlackSettings(api_url=api_url, mode=mode, host=host, port=port, **limits)
+
+
+#: [slack] HTTP-mode limits: key -> (lowest, highest) accepted value.
+_SLACK_LIMITS = {
+    "max_body_bytes": (1024, 64 * 1_048_576),
+    "request_seconds": (1, 3600),
+    "connection_limit": (10, 10_000),
+    "connections_per_client": (0, 10_000),
+}
+
+
+def _slack_limit(table: Mapping[str, Any], key: str, low: int, high: int) -> int:
+    value = table.get(key, getattr(SlackSettings, key))
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(f"slack.{key}: expected a whole number from {low} to {high}.")
+    return value
 
 
 def _codes(data: Mapping[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:

@@ -36,7 +36,7 @@ def plan(settings: Settings, env: Mapping[str, str] | None = None) -> tuple[str 
 
 def start(app: App, stop: threading.Event) -> None:
     """Serve Slack until `stop` is set (run in a thread by `contactbot run`)."""
-    from bot.slack.cli import APP_TOKEN, SlackStartError, build
+    from bot.slack.cli import APP_TOKEN, SIGNING_SECRET, SlackStartError, build
     from bot.slack.server import serve_http, serve_socket_mode
 
     http = app.settings.slack.mode == "http"
@@ -46,6 +46,8 @@ def start(app: App, stop: threading.Event) -> None:
         log.error("Slack not started: %s", error)
         return
     if http:
-        serve_http(bolt, app, host=app.settings.slack.host, port=app.settings.slack.port, stop=stop)
+        slack = app.settings.slack
+        secret = os.environ[SIGNING_SECRET]
+        serve_http(bolt, app, host=slack.host, port=slack.port, signing_secret=secret, stop=stop)
     else:
         serve_socket_mode(bolt, os.environ[APP_TOKEN], stop)

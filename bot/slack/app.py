@@ -22,7 +22,7 @@ from slack_bolt import BoltResponse
 
 from bot.config import Settings
 from bot.runtime import App
-from bot.slack import actions, commands, home, shortcut, submit, suggestions
+from bot.slack import actions, commands, home, log_redaction, shortcut, submit, suggestions
 from bot.slack.actors import ActorResolver
 from bot.slack.client import make_web_client
 from bot.slack.runner import SlackRunner
@@ -51,6 +51,9 @@ def build_slack_app(
     signing_secret: str | None = None,
 ) -> BoltApp:
     """The Bolt app. Calls auth.test once (Bolt's token check) through the configured client."""
+    # Bolt and slack_sdk log bodies, response URLs and tokens at debug level (-v): bounded and
+    # redacted before any handler writes them (bot.slack.log_redaction).
+    log_redaction.install()
     client = make_web_client(settings, bot_token)
     bolt_log = logging.getLogger("bot.slack.bolt")
     if not any(isinstance(f, _QuietTokenWarning) for f in bolt_log.filters):

@@ -108,7 +108,14 @@ def slack_command(settings: Settings, args: argparse.Namespace) -> int:
                 flush=True,
             )
             try:
-                serve_http(bolt, app, host=host, port=port, stop=stop)
+                serve_http(
+                    bolt,
+                    app,
+                    host=host,
+                    port=port,
+                    signing_secret=os.environ[SIGNING_SECRET],
+                    stop=stop,
+                )
             except OSError as error:
                 print(f"contactbot: cannot listen on {host}:{port}: {error}", file=sys.stderr)
                 return 2

@@ -1,8 +1,14 @@
 """Serving Slack: HTTP mode (a WSGI app on waitress) and Socket Mode.
 
-HTTP mode: POST /slack/events goes to Bolt (signature verified; a bad or stale one gets 401),
-GET /healthz answers 200 while the database answers. waitress runs enough threads for 20
-concurrent requests, each acked as soon as its listener calls ack().
+HTTP mode: POST /slack/events goes to Bolt once it has passed bot.slack.admission (a body over
+`[slack] max_body_bytes` gets 413 unread, a bad or stale signature 401, a signed body that is
+not a well-formed Slack payload 400, each with a log line); GET /healthz answers 200 while the
+database answers. waitress runs enough threads for 20 concurrent requests, each acked as soon as
+its listener calls ack(), and is bounded (bot.slack.bounded_waitress) so that slow or idle
+clients cannot hold every connection: each connection has `request_seconds` to deliver a whole
+request, one client address may hold `connections_per_client` connections, all together
+`connection_limit`. waitress itself refuses headers over MAX_HEADER_BYTES (431) and bodies over
+max_body_bytes (413) while it reads them, so it never buffers more either.
 
 Socket Mode: slack_bolt's built-in SocketModeHandler; its WebClient is the app's, so
 apps.connections.open goes to the configured Web API base URL too.
@@ -10,6 +16,7 @@ apps.connections.open goes to the configured Web API base URL too.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import threading
@@ -21,12 +28,20 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import text
 
 from bot.runtime import App
+from bot.slack.admission import Refusal, admit
+from bot.slack.bounded_waitress import Bounds, create_bounded_server
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 HTTP_THREADS = 32
+#: Request line and headers together (Slack's are under 2 KB; a proxy adds a few forwarded ones).
+MAX_HEADER_BYTES = 16 * 1024
+#: Idle connections are also closed by waitress after this long (checked every CLEANUP_SECONDS);
+#: the request deadline of bounded_waitress is usually sooner.
+CHANNEL_TIMEOUT_SECONDS = 30
+CLEANUP_SECONDS = 5
 
 StartResponse = Callable[..., Any]
 
@@ -34,9 +49,11 @@ StartResponse = Callable[..., Any]
 class SlackWsgi:
     """The tiny router: /slack/events to Bolt, /healthz, 404 for anything else."""
 
-    def __init__(self, bolt: BoltApp, app: App) -> None:
+    def __init__(self, bolt: BoltApp, app: App, *, signing_secret: str) -> None:
         self.bolt_handler = SlackRequestHandler(bolt)
         self.app = app
+        self.signing_secret = signing_secret
+        self.max_body_bytes = app.settings.slack.max_body_bytes
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO") or "/"
@@ -44,10 +61,31 @@ class SlackWsgi:
         if path == EVENTS_PATH:
             if method != "POST":
                 return _answer(start_response, "405 Method Not Allowed", {"error": "POST only"})
-            return self.bolt_handler(environ, start_response)
+            return self.events(environ, start_response)
         if path == HEALTH_PATH and method in ("GET", "HEAD"):
             return self.health(start_response)
         return _answer(start_response, "404 Not Found", {"error": "not found"})
+
+    def events(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """Bolt gets the request only once admitted, with the body already read (bounded)."""
+        try:
+            body = admit(environ, self.signing_secret, self.max_body_bytes)
+        except Refusal as refusal:
+            # Unsigned requests are the internet's noise (info); a signed one that is malformed,
+            # or a body too large, is worth a warning.
+            log.log(
+                logging.INFO if refusal.status.startswith("401") else logging.WARNING,
+                "refused a request to %s from %s: %s (%s)",
+                EVENTS_PATH,
+                environ.get("REMOTE_ADDR", "?"),
+                refusal.reason,
+                refusal.status,
+            )
+            return _answer(start_response, refusal.status, {"error": refusal.reason})
+        if body is None:  # Slack's SSL check
+            return _answer(start_response, "200 OK", {"ok": True})
+        admitted = {**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
+        return self.bolt_handler(admitted, start_response)
 
     def health(self, start_response: StartResponse) -> Iterable[bytes]:
         try:
@@ -68,18 +106,33 @@ def _answer(start_response: StartResponse, status: str, body: dict[str, Any]) ->
 
 
 def serve_http(
-    bolt: BoltApp, app: App, *, host: str, port: int, stop: threading.Event | None = None
+    bolt: BoltApp,
+    app: App,
+    *,
+    host: str,
+    port: int,
+    signing_secret: str,
+    stop: threading.Event | None = None,
 ) -> None:
     """Serve until interrupted (or until `stop` is set)."""
-    from waitress.server import create_server
-
-    server = create_server(
-        SlackWsgi(bolt, app),
+    limits = app.settings.slack
+    server = create_bounded_server(
+        SlackWsgi(bolt, app, signing_secret=signing_secret),
+        Bounds(
+            request_seconds=limits.request_seconds,
+            connections_per_client=limits.connections_per_client,
+        ),
         host=host,
         port=port,
         threads=HTTP_THREADS,
-        connection_limit=200,
-        channel_timeout=30,
+        connection_limit=limits.connection_limit,
+        channel_timeout=CHANNEL_TIMEOUT_SECONDS,
+        cleanup_interval=CLEANUP_SECONDS,
+        max_request_header_size=MAX_HEADER_BYTES,
+        # waitress refuses a body of max_request_body_size bytes or more.
+        max_request_body_size=limits.max_body_bytes + 1,
+        # poll(), not select(): select() cannot watch a descriptor numbered 1024 or above.
+        asyncore_use_poll=True,
         ident="contactbot",
     )
     if stop is not None:

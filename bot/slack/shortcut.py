@@ -190,6 +190,7 @@ def record(
             interaction.snippet = snippet[:SNIPPET_LIMIT]
             return Reply(text=f"Logged the message on {contact.no} ({contact.name}).")
     except DuplicateDelivery:
+        log.info("%s delivery %s ran already; skipped", SOURCE, delivery_key(body, "log"))
         return Reply(text="")
 
 

@@ -80,3 +80,20 @@ def test_missing_token_is_refused_in_one_line(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"contactbot: {missing} is not set")
     assert not (tmp_path / "contactbot.db").exists()  # refused before opening the database
+
+
+def test_http_limit_keys(tmp_path: Path) -> None:
+    defaults = _settings(tmp_path, "").slack
+    assert (defaults.max_body_bytes, defaults.request_seconds) == (1_048_576, 10)
+    assert (defaults.connection_limit, defaults.connections_per_client) == (500, 50)
+    text = "[slack]\nmax_body_bytes = 4096\nrequest_seconds = 3\nconnections_per_client = 0\n"
+    chosen = _settings(tmp_path, text).slack
+    assert (chosen.max_body_bytes, chosen.request_seconds, chosen.connections_per_client) == (
+        4096,
+        3,
+        0,
+    )
+    for bad in ("max_body_bytes = 10", "request_seconds = 0", 'connection_limit = "many"'):
+        key = bad.split(" ")[0]
+        with pytest.raises(ConfigError, match=f"slack.{key}: expected a whole number from"):
+            _settings(tmp_path, f"[slack]\n{bad}\n")

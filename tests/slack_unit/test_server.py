@@ -35,7 +35,7 @@ def test_routes(bot: ChatBot) -> None:
         signing_secret="secret",
         token_verification_enabled=False,
     )
-    wsgi = SlackWsgi(bolt, bot.app)
+    wsgi = SlackWsgi(bolt, bot.app, signing_secret="secret")
     assert _call(wsgi, "GET", "/healthz") == ("200 OK", b'{"ok": true}')
     assert _call(wsgi, "GET", "/nope")[0] == "404 Not Found"
     assert _call(wsgi, "GET", "/slack/events")[0] == "405 Method Not Allowed"
