@@ -41,6 +41,7 @@ HEADER_LIMIT = 256 * 1024  # the fields fetched per message with the batch
 HEADER_MAX = 32 * 1024 * 1024  # a message's fields read at most (its rest fetched alone)
 FIELDS = f"BODY.PEEK[HEADER.FIELDS ({' '.join(HEADER_FIELDS)})]"
 FIELDS_ITEM = f"{FIELDS}<0.{HEADER_LIMIT}>"
+ADDRESS_FIELDS = ("TO", "CC")  # the fields that grow with the recipients
 
 
 class FolderUnavailable(Exception):
@@ -201,24 +202,35 @@ class ImapSession:
 
     def _whole(self, message: FetchedMessage) -> FetchedMessage:
         """The rest of the fields of a message that filled the batch's slice, fetched for
-        that UID alone (rare: a mail to thousands). Past HEADER_MAX the fields are cut at
-        the last whole line and the message says so (`header_cut`)."""
+        that UID alone (rare: a mail to thousands). Past HEADER_MAX, To and Cc are cut at
+        their last whole line and the other fields (From, Subject, Message-ID, …, which
+        may come after them) are fetched on their own; the message says so (`header_cut`)."""
         rest_limit = HEADER_MAX - HEADER_LIMIT
-        item = f"{FIELDS}<{HEADER_LIMIT}.{rest_limit}>"
-        response = self.client.fetch([message.uid], [item])
-        rest = _part(response.get(message.uid, {}), b"BODY[HEADER")
+        rest = self._fields(message.uid, FIELDS, HEADER_LIMIT, rest_limit)
         header = message.header + rest
         cut = len(rest) >= rest_limit
         if cut:
-            header = header[: header.rfind(b"\n") + 1]
+            others = " ".join(f for f in HEADER_FIELDS if f not in ADDRESS_FIELDS)
+            head = self._fields(
+                message.uid, f"BODY.PEEK[HEADER.FIELDS ({others})]", 0, HEADER_LIMIT
+            )
+            addresses = f"BODY.PEEK[HEADER.FIELDS ({' '.join(ADDRESS_FIELDS)})]"
+            tail = self._fields(message.uid, addresses, 0, HEADER_MAX)
+            header = head.rstrip(b"\r\n") + b"\r\n" + tail[: tail.rfind(b"\n") + 1]
         log.info(
             "%s uid %s: %d bytes of header fields%s",
             self.selected,
             message.uid,
             len(header),
-            " (cut: more than the limit)" if cut else "",
+            f" (cut: To and Cc beyond {HEADER_MAX} bytes are not read)" if cut else "",
         )
         return FetchedMessage(message.uid, header, message.text, header_cut=cut)
+
+    def _fields(self, uid: int, item: str, start: int, length: int) -> bytes:
+        """`length` bytes from `start` of a BODY.PEEK[HEADER.FIELDS (…)] item of one UID
+        (b"" when the message is gone meanwhile)."""
+        response = self.client.fetch([uid], [f"{item}<{start}.{length}>"])
+        return _part(response.get(uid, {}), b"BODY[HEADER")
 
     def internal_dates(self, uids: Sequence[int]) -> dict[int, dt.datetime]:
         """The server's arrival time (naive UTC) of these UIDs, where it gives one."""

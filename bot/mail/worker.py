@@ -28,11 +28,11 @@ from dataclasses import dataclass, field, replace
 
 from bot.config import Settings
 from bot.inputs import ReceivedEmail
+from bot.mail import imap
 from bot.mail.config import MailAccount
 from bot.mail.context import EmailContext, EmailOutcome
 from bot.mail.imap import (
     CONNECTION_ERRORS,
-    HEADER_MAX,
     FetchedMessage,
     FolderUnavailable,
     ImapSession,
@@ -104,16 +104,19 @@ class SyncReport:
         return lines + [f"error: {e}" for e in self.errors]
 
 
-_CUT_REASON = (
-    f"header fields longer than {HEADER_MAX // (1024 * 1024)} MB: logged on the recipients "
-    "in the first part only; the others are not logged"
-)
+def _cut_reason() -> str:
+    """Why a message with header fields past imap.HEADER_MAX is logged on some recipients."""
+    limit = imap.HEADER_MAX // 1024
+    return (
+        f"header fields longer than {limit} KB: logged on the recipients in the first "
+        f"{limit} KB only; the others are not logged"
+    )
 
 
 @dataclass(frozen=True)
 class _Batch:
     """One batch, parsed: the emails, the UIDs that could not be parsed (with the reason),
-    and the UIDs whose header fields were cut at HEADER_MAX."""
+    and the UIDs whose header fields were cut at imap.HEADER_MAX."""
 
     emails: list[ReceivedEmail]
     failures: list[tuple[int, str]]
@@ -333,7 +336,7 @@ class MailWorker:
                     counts.skipped += 1
                     counts.problems.append(f"uid {email.uid}: {reason}")
                 elif email.uid in parsed.cut:
-                    reason = _CUT_REASON
+                    reason = _cut_reason()
                     record_skipped(
                         db, account.name, folder, uidvalidity, email.uid, reason, email.message_id
                     )
