@@ -124,7 +124,9 @@ def test_a_missing_folder_is_reported_and_the_others_are_read(rig: MailRig) -> N
     assert report.errors == []
     assert report.logged == 1
     (warning,) = report.warnings
-    assert warning.startswith(f"{name} Archive-Missing: cannot open the folder: Mailbox doesn't")
+    assert warning == (
+        f"{name} Archive-Missing: cannot open the folder: Mailbox doesn't exist: Archive-Missing"
+    )
     assert f"warning: {warning}" in report.lines()
     assert report.folders[0].line().startswith(f"{name} Archive-Missing: not read:")
 
