@@ -21,6 +21,7 @@ import hashlib
 import html
 import quopri
 import re
+from email.errors import HeaderParseError
 from email.header import decode_header
 from email.message import Message
 from email.parser import BytesParser
@@ -131,7 +132,7 @@ def decode_words(value: str | None, problems: list[str], what: str = "a header")
         return _one_line(value, problems, what)
     try:
         parts = decode_header(value)
-    except (ValueError, binascii.Error, AssertionError, IndexError):
+    except (ValueError, binascii.Error, AssertionError, IndexError, HeaderParseError):
         problems.append("broken encoded-word")
         return _one_line(value, problems, what)
     text = []

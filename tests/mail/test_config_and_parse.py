@@ -228,3 +228,11 @@ def test_the_id_of_mail_without_message_id_depends_on_headers_and_body_start() -
     )
     with_id = b"Message-ID: <kept@acme.example>\r\n" + header
     assert _parse(with_id, b"anything").message_id == "<kept@acme.example>"
+
+
+def test_a_broken_base64_encoded_word_is_kept_as_written() -> None:
+    """decode_header raises HeaderParseError on a base64 word of one character: the parser
+    raised, and the worker skipped the whole email ("cannot parse"). Found by the fuzz test."""
+    email = _parse(b"From: jan@acme.example\r\nSubject: =?utf-8?b?A?= offer\r\n\r\n")
+    assert email.subject == "=?utf-8?b?A?= offer"
+    assert "broken encoded-word" in email.problems
