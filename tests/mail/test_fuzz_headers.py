@@ -10,8 +10,8 @@ Checked for every example:
 - no exception leaves the batch step, and no email is recorded as skipped (a handler that
   raised would be: the worker survives it, but it is a bug here);
 - the contacts that got the email are exactly those the parsed addresses name, by the rule
-  (a salesperson's mail: the contacts among To and Cc; a contact's mail: that contact), all
-  or nothing: never some of them;
+  (a salesperson's mail: the contacts among To and Cc; a contact's mail: that contact), and
+  the persons auto_create made of unknown correspondents: all of them, never some;
 - nothing stored holds a control character (PostgreSQL would refuse NUL outright).
 """
 
@@ -39,13 +39,8 @@ from storage.models import Contact, Interaction
 from tests.mail.conftest import PASSWORD, PASSWORD_ENV
 
 SALESPERSON = "sales@example.com"
-#: address (as the store normalises it) -> contact numbers holding it
-KNOWN = {
-    "jan@acme.example": {"CT000002"},
-    "info@acme.example": {"CT000001"},
-    "piet@beta.example": {"CT000003"},
-    "team@gamma.example": {"CT000004", "CT000005"},
-}
+#: the contacts' addresses at the start (two persons share the last)
+KNOWN = ("jan@acme.example", "info@acme.example", "piet@beta.example", "team@gamma.example")
 #: 60 in the suite (seconds); CONTACTBOT_FUZZ_EXAMPLES=2000 for a longer hunt.
 EXAMPLES = int(os.environ.get("CONTACTBOT_FUZZ_EXAMPLES", "60"))
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -78,10 +73,12 @@ def _encoded_word(draw: st.DrawFn) -> str:
     return f"=?{charset}?q?{payload.replace('?', '=3F')}?="
 
 
+STRANGERS = ("stranger@else.example", "karin@newco.example", "x@müller.example", "me@gmail.com")
+STRANGERS += ("bad@@x", "no-at-sign", "")
 _phrase = st.one_of(_text, _encoded_word(), st.lists(_encoded_word(), max_size=3).map(" ".join))
 _address = st.one_of(
     st.sampled_from([*KNOWN, "JAN@ACME.EXAMPLE", "team@GAMMA.example", SALESPERSON]),
-    st.sampled_from(["stranger@else.example", "x@müller.example", "bad@@x", "no-at-sign", ""]),
+    st.sampled_from(STRANGERS),
     st.builds(lambda a, c: a[:3] + c + a[3:], st.sampled_from(list(KNOWN)), _controls),
     _text,
 )
@@ -182,16 +179,24 @@ class _NoServer:
         return {}
 
 
-def _expected(email: ReceivedEmail) -> set[str]:
-    """The contacts the email-logging rule gives this parsed email (auto_create off)."""
+def _expected(email: ReceivedEmail, known: dict[str, set[str]]) -> set[str]:
+    """The contacts already `known` (address -> numbers) that the email-logging rule gives
+    this parsed email: a salesperson's mail, those among To and Cc; else the sender's."""
     if email.sender is None or not email.sender.normalized:
         return set()
     if email.sender.normalized == SALESPERSON:
         found: set[str] = set()
         for address in email.recipients:
-            found |= KNOWN.get(address.normalized, set())
+            found |= known.get(address.normalized, set())
         return found
-    return set(KNOWN.get(email.sender.normalized, set()))
+    return set(known.get(email.sender.normalized, set()))
+
+
+def _contacts(session) -> dict[str, set[str]]:  # type: ignore[no-untyped-def]
+    known: dict[str, set[str]] = {}
+    for address, no in session.execute(select(Contact.email_normalized, Contact.no)):
+        known.setdefault(address, set()).add(no)
+    return known
 
 
 def _setup(bot) -> MailWorker:  # type: ignore[no-untyped-def]
@@ -223,7 +228,8 @@ def _setup(bot) -> MailWorker:  # type: ignore[no-untyped-def]
 
 def test_generated_headers_through_parser_and_email_logging(bot) -> None:  # type: ignore[no-untyped-def]
     worker = _setup(bot)
-    server = _NoServer(worker.mail.accounts[0])
+    account = worker.mail.accounts[0]
+    server = _NoServer(account)
     store = bot.app.store
     uids = iter(range(1, 1_000_000))
 
@@ -232,12 +238,14 @@ def test_generated_headers_through_parser_and_email_logging(bot) -> None:  # typ
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
-    @given(fetched_message())
-    def one_message(message: tuple[bytes, bytes]) -> None:
+    @given(fetched_message(), st.sampled_from(["none", "sent_and_received"]))
+    def one_message(message: tuple[bytes, bytes], auto_create: str) -> None:
         header, body = message
         uid = next(uids)
+        server.account = replace(account, auto_create=auto_create)
         with store.transaction() as session:
             session.execute(delete(Interaction))
+            known = _contacts(session)
         parsed = parse_email(header, body, mailbox="fuzz", folder="INBOX", uid=uid)
         report = FolderReport("fuzz", "INBOX")
         worker._process_batch(  # the worker's batch step: parse, handle, commit
@@ -254,7 +262,13 @@ def test_generated_headers_through_parser_and_email_logging(bot) -> None:  # typ
             rows = session.execute(
                 select(Contact.no, Interaction).join(Contact, Contact.id == Interaction.contact_id)
             ).all()
-        assert {no for no, _ in rows} == _expected(parsed)
+            before = set().union(*known.values())
+            created = session.scalars(select(Contact).where(Contact.no.not_in(before))).all()
+            for person in created:  # auto-created from the generated names and addresses
+                assert not CONTROL.search(person.name + person.email), repr(person.name)
+        assert auto_create != "none" or not created
+        assert report.created == len(created)
+        assert {no for no, _ in rows} == _expected(parsed, known) | {p.no for p in created}
         assert report.logged == len(rows)
         for _, row in rows:
             assert row.message_id == parsed.message_id
