@@ -106,10 +106,11 @@ class SyncReport:
 
 def _cut_reason() -> str:
     """Why a message with header fields past imap.HEADER_MAX is logged on some recipients."""
-    limit = imap.HEADER_MAX // 1024
+    size = imap.HEADER_MAX
+    limit = f"{size >> 20} MB" if size % (1 << 20) == 0 else f"{size >> 10} KB"
     return (
-        f"header fields longer than {limit} KB: logged on the recipients in the first "
-        f"{limit} KB only; the others are not logged"
+        f"header fields longer than {limit}: logged on the recipients in the first "
+        f"{limit} only; the others are not logged"
     )
 
 
