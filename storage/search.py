@@ -41,18 +41,29 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from storage.models import Contact
+from storage.errors import UserError
+from storage.models import Contact, ContactType
 from storage.normalize import digits, fold
 
 #: Rows one stage takes from the index.
 CANDIDATES = 200
-#: A candidate this good ends the search after its stage.
-GOOD = 80.0
-#: Results scoring below this are not shown.
+#: A name that holds every word of the query exactly, and no other: once `limit` candidates
+#: score this, the later (fuzzier) stages are skipped.
+FULL = 99.5
+#: Results scoring below this are not shown (nor counted in "10 of 37").
 MINIMUM = 50.0
+#: The cap on a query (issue 12: thousands of words held a PostgreSQL backend for minutes).
+MAX_CHARS = 200
+MAX_WORDS = 12
+#: At most this many characters of a query are echoed in a message.
+SHOWN = 40
+#: Terms of this many letters get one-edit variants in the fuzzy stage: their halves are
+#: single trigrams that an edit in the middle breaks both of ("fjrd" for "fjord").
+SHORT = (4, 5)
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 #: Stage 3 (SQLite): a trigram in at least this many rows is too common to rank by.
 COMMON = 2000
 #: Stage 3 (SQLite): at most this many trigrams are probed (spread over the query's terms).
@@ -90,6 +101,7 @@ _COLUMNS = (
 class Hit:
     contact: Contact
     score: float
+    persons: int = 0  # a company's persons
 
 
 @dataclass(frozen=True)
@@ -98,6 +110,8 @@ class _Query:
     words: tuple[str, ...]
     terms: tuple[str, ...]
     digits: str  # the phone digits to match (a phone-like query only), else ""
+    all_digits: str  # every digit of a phone-like query, else ""
+    e164: str  # a phone-like query typed with its country code (+47…, 0047…), else ""
     email: str  # the query when it looks like an email address, else ""
     no: str  # the query when it looks like a contact number (CT000012), else ""
 
@@ -109,7 +123,10 @@ def _parse(query: str) -> _Query | None:
     query_digits = digits(folded)
     if _PHONE_LIKE.fullmatch(folded) and len(query_digits) >= 4:
         tail = query_digits[-PHONE_DIGITS:]
-        return _Query(folded, (folded,), (tail,), tail, "", "")
+        e164 = ""
+        if folded.startswith("+") or query_digits.startswith("00"):
+            e164 = "+" + query_digits.removeprefix("00")
+        return _Query(folded, (folded,), (tail,), tail, query_digits, e164, "", "")
     words = [word.strip(_EDGE_PUNCTUATION) for word in folded.split()]
     words = [word for word in words if word]
     terms = [word for word in dict.fromkeys(words) if len(word) >= 3]
@@ -120,7 +137,7 @@ def _parse(query: str) -> _Query | None:
         terms = [joined]
     email = folded if len(words) == 1 and "@" in folded else ""
     no = words[0].upper() if len(words) == 1 and _NUMBER.fullmatch(words[0]) else ""
-    return _Query(" ".join(words), tuple(words), tuple(terms), "", email, no)
+    return _Query(" ".join(words), tuple(words), tuple(terms), "", "", "", email, no)
 
 
 def _trigrams(terms: Iterable[str]) -> list[str]:
@@ -138,6 +155,37 @@ def _halves(term: str) -> list[str]:
     if len(term) <= 3:
         return [term]
     return list(dict.fromkeys((term[:size], term[-size:])))
+
+
+def _variants(term: str) -> list[str]:
+    """One-edit variants of a short word that its halves miss: an edit in the middle breaks
+    both trigram halves of a four- or five-letter word, so "fjrd" would never meet "fjord".
+    The stored word may have a letter more, another letter, one letter fewer, or two letters
+    swapped; each variant kept holds neither half and is a substring the trigram index
+    answers (26 to 80 of them)."""
+    if len(term) not in SHORT or not term.isalpha():
+        return []
+    found: dict[str, None] = {}
+    for i in range(len(term) + 1):
+        for letter in _LETTERS:
+            found[term[:i] + letter + term[i:]] = None  # a letter more
+            if i < len(term):
+                found[term[:i] + letter + term[i + 1 :]] = None  # another letter
+        if i < len(term):
+            found[term[:i] + term[i + 1 :]] = None  # one fewer
+        if i + 1 < len(term):
+            found[term[:i] + term[i + 1] + term[i] + term[i + 2 :]] = None  # swapped
+    halves = _halves(term)
+    return [
+        variant
+        for variant in found
+        if len(variant) >= 3 and variant != term and not any(half in variant for half in halves)
+    ]
+
+
+def _near(term: str) -> list[str]:
+    """The strings of which a near spelling of `term` holds at least one."""
+    return _halves(term) + _variants(term)
 
 
 # --- SQLite: FTS5 trigram table ---------------------------------------------------------------
@@ -171,7 +219,7 @@ def _sqlite_fuzzy(session: Session, terms: Sequence[str]) -> list[tuple]:
     the query's rarest trigrams, best first by bm25. How common a trigram is is probed with a
     LIMIT (cheap) rather than counted (fts5vocab reads its whole list)."""
     halves = " AND ".join(
-        "(" + " OR ".join(_phrase(half) for half in _halves(term)) + ")" for term in terms
+        "(" + " OR ".join(_phrase(near) for near in _near(term)) + ")" for term in terms
     )
     rows = _sqlite_rows(session, halves)
     counted: list[tuple[int, str]] = []
@@ -289,7 +337,7 @@ def _postgres_fuzzy(session: Session, terms: Sequence[str]) -> list[tuple]:
     """Rows that hold, for every term, one of its halves. Not pg_trgm's word similarity
     (`<%`): its index scan reads every row sharing a trigram with the query, 0.2 to 1.2 s at a
     million contacts for "jan dijjk" or "holdng"; this stays as cheap as stages 1 and 2."""
-    return _postgres_rows(session, [_halves(term) for term in terms])
+    return _postgres_rows(session, [_near(term) for term in terms])
 
 
 @contextmanager
@@ -344,24 +392,47 @@ def _name_score(query_words: Sequence[str], value: str) -> float:
     return 0.8 * covered + 0.2 * extra
 
 
+def _phone_score(query: _Query, phone: str, mobile: str) -> float:
+    """The number as typed first (100), then one that ends with it or it with one (a country
+    or trunk prefix more or less, 97), then one sharing the last digits only (90)."""
+    best = 0.0
+    wanted = query.all_digits
+    national = wanted.lstrip("0")
+    for number in (phone, mobile):
+        stored = digits(number) if number else ""
+        if not stored:
+            continue
+        if stored == wanted:
+            return 100.0
+        if len(national) >= PHONE_DIGITS and (
+            stored.endswith(national) or wanted.endswith(stored.lstrip("0"))
+        ):
+            best = max(best, 97.0)
+        elif query.digits in stored:
+            best = max(best, 90.0)
+    return best
+
+
+def _cached(names: dict[str, float], words: Sequence[str], value: str) -> float:
+    score = names.get(value)
+    if score is None:
+        score = names[value] = _name_score(words, value)
+    return score
+
+
 def _score(query: _Query, row: tuple, names: dict[str, float]) -> float:
-    """How well `row` answers `query`, 0..100: its own name counts most, then its company,
-    then email and phone digits. `names` remembers the score of each name for this query
-    (candidates for common words share a few names)."""
+    """How well `row` answers `query`, 0..100: its own name counts most; a person is found by
+    its name with its company's ("acme anna"), or a little lower by its company's alone; then
+    email and phone digits. `names` remembers the score of each text for this query."""
     _id, name, name_2, company, email, phone, mobile = row
     if query.digits:
-        for number in (phone, mobile):
-            if number and query.digits in digits(number):
-                return 95.0
+        return _phone_score(query, phone, mobile)
     own = f"{name} {name_2}" if name_2 else name
-    best = names.get(own)
-    if best is None:
-        best = names[own] = _name_score(query.words, own)
+    best = _cached(names, query.words, own)
     if company and best < 100:
-        of_company = names.get(company)
-        if of_company is None:
-            of_company = names[company] = _name_score(query.words, company)
-        best = max(best, of_company * 0.9)
+        best = max(best, 0.9 * _cached(names, query.words, company))
+        if len(query.words) > 1:
+            best = max(best, 0.97 * _cached(names, query.words, f"{own} {company}"))
     if email and best < 100 and len(query.words) == 1:
         email = email.lower()
         if query.email and query.email == email:
@@ -370,61 +441,151 @@ def _score(query: _Query, row: tuple, names: dict[str, float]) -> float:
     return best
 
 
-def _candidates(session: Session, parsed: _Query, postgres: bool) -> dict[int, float]:
-    """Candidate ids with their scores, stage by stage (see the module docstring)."""
+@dataclass
+class _Candidates:
+    """Candidate ids with their scores, and whether a stage stopped at its LIMIT (so that
+    more rows may match than were scored)."""
+
+    scores: dict[int, float]
+    capped: bool = False
+
+
+def _candidates(session: Session, parsed: _Query, postgres: bool, limit: int) -> _Candidates:
+    """Candidates stage by stage (see the module docstring). Every stage runs, so that near
+    spellings stand beside exact matches, unless `limit` candidates already score FULL."""
     all_terms = _postgres_all_terms if postgres else _sqlite_all_terms
     fuzzy = _postgres_fuzzy if postgres else _sqlite_fuzzy
     terms = parsed.terms
-    scores: dict[int, float] = {}
+    found = _Candidates({})
+    scores = found.scores
     names: dict[str, float] = {}
-    best = 0.0
 
-    def take(rows: Iterable[tuple]) -> float:
+    def take(rows: list[tuple]) -> bool:
+        """Score new rows; True when `limit` candidates score FULL (the rows are full)."""
+        found.capped = found.capped or len(rows) >= CANDIDATES
         for row in rows:
             if row[0] not in scores:
                 scores[row[0]] = _score(parsed, row, names)
-        return max(scores.values(), default=0.0)
+        return sum(1 for score in scores.values() if score >= FULL) >= limit
 
     if parsed.no:
         for row in session.execute(select(*_COLUMNS).where(Contact.no == parsed.no)):
-            scores[row[0]] = best = 100.0
+            scores[row[0]] = 100.0
     if parsed.email:
-        best = take(
-            session.execute(select(*_COLUMNS).where(Contact.email_normalized == parsed.email))
+        take(
+            list(session.execute(select(*_COLUMNS).where(Contact.email_normalized == parsed.email)))
         )
-    if best < GOOD:
-        best = take(all_terms(session, terms))
-    if best < GOOD and 1 < len(terms) <= MAX_TERMS:
+    if parsed.e164:
+        number = or_(Contact.phone_e164 == parsed.e164, Contact.mobile_e164 == parsed.e164)
+        take(list(session.execute(select(*_COLUMNS).where(number).limit(CANDIDATES))))
+    if parsed.digits:
+        if len(parsed.all_digits) > len(parsed.digits) and take(
+            all_terms(session, [parsed.all_digits])
+        ):
+            return found
+        take(all_terms(session, terms))
+        return found
+    if take(all_terms(session, terms)):
+        return found
+    if 1 < len(terms) <= MAX_TERMS:
         for i in range(len(terms)):
-            best = take(all_terms(session, terms[:i] + terms[i + 1 :]))
-            if best >= GOOD:
-                break
-    if best < GOOD and not parsed.digits:
-        take(fuzzy(session, terms))
-    return scores
+            if take(all_terms(session, terms[:i] + terms[i + 1 :])):
+                return found
+    take(fuzzy(session, terms))
+    return found
 
 
-def find_contacts(session: Session, query: str, limit: int = 10) -> list[Hit]:
-    """The best `limit` contacts for `query`, best first."""
+# --- the entry points ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Found:
+    """What `find` shows: at most `limit` hits, best first, and how many candidates scored
+    above the floor (`total`; a lower bound when `more_than` is set)."""
+
+    hits: list[Hit]
+    total: int
+    more_than: bool
+
+
+def shown(query: str) -> str:
+    """At most SHOWN characters of the query, printable, for a message."""
+    text_ = "".join(ch if ch.isprintable() else "?" for ch in query[: SHOWN + 1])
+    return text_ if len(text_) <= SHOWN else text_[:SHOWN] + "…"
+
+
+def check_query(query: str) -> None:
+    """Refuse a query too long to be a search (a pasted file, thousands of words): it would
+    hold a database connection for seconds. The message names the limit."""
+    if len(query) > MAX_CHARS:
+        raise UserError(
+            f"`{shown(query)}` is {len(query):,} characters long; find takes at most "
+            f"{MAX_CHARS}. Type a few words of the name, or the email or the phone."
+        )
+    if len(query.split(None, MAX_WORDS)) > MAX_WORDS:
+        raise UserError(
+            f"`{shown(query)}` has more than {MAX_WORDS} words; find takes at most "
+            f"{MAX_WORDS}. Type a few words of the name, or the email or the phone."
+        )
+
+
+def search_contacts(session: Session, query: str, limit: int = 10) -> Found:
+    """The best `limit` contacts for `query`, best first: exact matches, then the nearest
+    spellings above MINIMUM. Raises UserError for a query over the cap (check_query)."""
+    check_query(query)
     parsed = _parse(query)
     if parsed is None:
-        return []
+        return Found([], 0, False)
     postgres = session.get_bind().dialect.name == "postgresql"
     settings = _postgres_settings(session) if postgres else nullcontext()
     with settings:
-        scores = _candidates(session, parsed, postgres)
+        found = _candidates(session, parsed, postgres, limit)
     ranked = sorted(
-        ((score, id_) for id_, score in scores.items() if score >= MINIMUM),
+        ((score, id_) for id_, score in found.scores.items() if score >= MINIMUM),
         key=lambda item: (-item[0], item[1]),
-    )[:limit]
+    )
+    total = len(ranked)
+    ranked = ranked[:limit]
     if not ranked:
-        return []
-    contacts = {
-        contact.id: contact
-        for contact in session.scalars(
-            select(Contact).where(Contact.id.in_([id_ for _score, id_ in ranked]))
+        return Found([], 0, False)
+    ids = [id_ for _score, id_ in ranked]
+    contacts = {c.id: c for c in session.scalars(select(Contact).where(Contact.id.in_(ids)))}
+    companies = [id_ for id_, c in contacts.items() if c.type is ContactType.COMPANY]
+    persons = _person_counts(session, companies)
+    hits = [
+        Hit(contacts[id_], score, persons.get(id_, 0)) for score, id_ in ranked if id_ in contacts
+    ]
+    hits.sort(
+        key=lambda hit: (
+            -round(hit.score, 6),
+            hit.contact.type is not ContactType.COMPANY,
+            hit.contact.no,
         )
-    }
-    hits = [Hit(contacts[id_], score) for score, id_ in ranked if id_ in contacts]
-    hits.sort(key=lambda hit: (-hit.score, hit.contact.no))
-    return hits[:limit]
+    )
+    return Found(hits, total, found.capped and total >= CANDIDATES)
+
+
+def _person_counts(session: Session, company_ids: Sequence[int]) -> dict[int, int]:
+    """How many persons each of these companies has (the index on company_id)."""
+    if not company_ids:
+        return {}
+    statement = (
+        select(Contact.company_id, func.count())
+        .where(Contact.company_id.in_(company_ids))
+        .group_by(Contact.company_id)
+    )
+    return {company_id: count for company_id, count in session.execute(statement)}
+
+
+def find_contacts(session: Session, query: str, limit: int = 10) -> list[Hit]:
+    """The best `limit` contacts for `query`, best first (search_contacts' hits)."""
+    return search_contacts(session, query, limit).hits
+
+
+def suggest_contacts(session: Session, query: str, limit: int = 10) -> list[Hit]:
+    """find's ranking for a picker (Slack's option search, completion): a query over the cap
+    gets no suggestions rather than a message, since a picker has nowhere to show one."""
+    try:
+        return search_contacts(session, query, limit).hits
+    except UserError:
+        return []
