@@ -437,21 +437,39 @@ class _Scorer:
             self._pairs[key] = score
         return score
 
+    def _table(self, value: str) -> tuple[list[str], list[list[float]]]:
+        words = _words(value)
+        return words, [[self._word(q, w) for w in words] for q in self.query.words]
+
+    def _covered(self, table: list[list[float]]) -> float:
+        return sum(
+            weight * max(row, default=0.0) for weight, row in zip(self._weights, table, strict=True)
+        ) / sum(self._weights)
+
+    def with_company(self, own: str, company: str) -> float:
+        """A person found by words of its own name and of its company's ("acme anna"): how
+        much of the query the two hold together, when each holds some of it."""
+        _words_own, table_own = self._table(own)
+        _words_company, table_company = self._table(company)
+        if not any(max(row, default=0.0) >= 50 for row in table_own) or not any(
+            max(row, default=0.0) >= 50 for row in table_company
+        ):
+            return 0.0
+        both = [a + b for a, b in zip(table_own, table_company, strict=True)]
+        return self._covered(both)
+
     def text(self, value: str) -> float:
         """How well a name answers the query: mostly how much of the query it holds, partly
         how much of it the query holds (an exact name beats a longer one)."""
         score = self._texts.get(value)
         if score is not None:
             return score
-        words = _words(value)
+        words, table = self._table(value)
         if not words:
             score = 0.0
         else:
-            table = [[self._word(q, w) for w in words] for q in self.query.words]
             weights = [self._weight(word) for word in words]
-            covered = sum(
-                weight * max(row) for weight, row in zip(self._weights, table, strict=True)
-            ) / sum(self._weights)
+            covered = self._covered(table)
             held = sum(
                 weight * max(column)
                 for weight, column in zip(weights, zip(*table, strict=True), strict=True)
@@ -472,7 +490,7 @@ class _Scorer:
         if company and best < 100:
             best = max(best, 0.9 * self.text(company))
             if len(query.words) > 1:
-                best = max(best, 0.97 * self.text(f"{own} {company}"))
+                best = max(best, 0.95 * self.with_company(own, company))
         if email and best < 100 and len(query.words) == 1:
             email = email.lower()
             if query.email and query.email == email:
@@ -585,15 +603,15 @@ def shown(query: str) -> str:
 def check_query(query: str) -> None:
     """Refuse a query too long to be a search (a pasted file, thousands of words): it would
     hold a database connection for seconds. The message names the limit."""
-    if len(query) > MAX_CHARS:
-        raise UserError(
-            f"`{shown(query)}` is {len(query):,} characters long; find takes at most "
-            f"{MAX_CHARS}. Type a few words of the name, or the email or the phone."
-        )
     if len(query.split(None, MAX_WORDS)) > MAX_WORDS:
         raise UserError(
             f"`{shown(query)}` has more than {MAX_WORDS} words; find takes at most "
             f"{MAX_WORDS}. Type a few words of the name, or the email or the phone."
+        )
+    if len(query) > MAX_CHARS:
+        raise UserError(
+            f"`{shown(query)}` is {len(query):,} characters long; find takes at most "
+            f"{MAX_CHARS}. Type a few words of the name, or the email or the phone."
         )
 
 
