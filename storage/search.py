@@ -37,7 +37,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
@@ -184,9 +184,15 @@ def _variants(term: str) -> list[str]:
     ]
 
 
-def _near(term: str) -> list[str]:
-    """The strings of which a near spelling of `term` holds at least one."""
-    return _halves(term) + _variants(term)
+def _near(term: str, absent: Collection[str]) -> list[str]:
+    """The strings of which a near spelling of `term` holds at least one: its halves, and
+    for a short term that no contact holds as typed, its one-edit variants."""
+    return _halves(term) + (_variants(term) if term in absent else [])
+
+
+def _absent(terms: Sequence[str], holds: Callable[[str], bool]) -> set[str]:
+    """The short terms (variants are made for them) that no contact holds as typed."""
+    return {term for term in terms if _variants(term) and not holds(term)}
 
 
 # --- SQLite: FTS5 trigram table ---------------------------------------------------------------
@@ -215,12 +221,17 @@ def _sqlite_all_terms(session: Session, terms: Sequence[str]) -> list[tuple]:
     return _sqlite_rows(session, " AND ".join(_phrase(term) for term in terms))
 
 
+def _sqlite_holds(session: Session, term: str) -> bool:
+    return bool(_execute(session, _FTS_COUNT, {"match": _phrase(term), "limit": 1})[0][0])
+
+
 def _sqlite_fuzzy(session: Session, terms: Sequence[str]) -> list[tuple]:
     """Rows that hold, for every term, one of its halves (as on PostgreSQL), and rows sharing
     the query's rarest trigrams, best first by bm25. How common a trigram is is probed with a
     LIMIT (cheap) rather than counted (fts5vocab reads its whole list)."""
+    absent = _absent(terms, lambda term: _sqlite_holds(session, term))
     halves = " AND ".join(
-        "(" + " OR ".join(_phrase(near) for near in _near(term)) + ")" for term in terms
+        "(" + " OR ".join(_phrase(near) for near in _near(term, absent)) + ")" for term in terms
     )
     rows = _sqlite_rows(session, halves)
     counted: list[tuple[int, str]] = []
@@ -338,7 +349,17 @@ def _postgres_fuzzy(session: Session, terms: Sequence[str]) -> list[tuple]:
     """Rows that hold, for every term, one of its halves. Not pg_trgm's word similarity
     (`<%`): its index scan reads every row sharing a trigram with the query, 0.2 to 1.2 s at a
     million contacts for "jan dijjk" or "holdng"; this stays as cheap as stages 1 and 2."""
-    return _postgres_rows(session, [_near(term) for term in terms])
+    absent = _absent(terms, lambda term: _postgres_holds(session, term))
+    return _postgres_rows(session, [_near(term, absent) for term in terms])
+
+
+def _postgres_holds(session: Session, term: str) -> bool:
+    """Whether some contact holds `term`: the sample says so for a common one (the index
+    would hand over every row holding it), the index for a rare one."""
+    if _sample(session).matches([[term]]) > 0:
+        return True
+    sql = "SELECT 1 FROM contacts WHERE search_text LIKE %(p)s LIMIT 1"
+    return bool(_execute(session, sql, {"p": _like(term)}))
 
 
 @contextmanager
@@ -560,6 +581,14 @@ def _candidates(session: Session, parsed: _Query, postgres: bool, limit: int) ->
         return found
     if take(all_terms(session, terms)):
         return found
+    if parsed.email:
+        # the address, then partial ones: its local part or its domain elsewhere
+        local, _, domain = parsed.email.partition("@")
+        for part in (local, domain):
+            if len(part) >= 3:
+                take(all_terms(session, [part]))
+        if found.rows:
+            return found
     if 1 < len(terms) <= MAX_TERMS:
         for i in range(len(terms)):
             if take(all_terms(session, terms[:i] + terms[i + 1 :])):
