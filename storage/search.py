@@ -40,8 +40,10 @@ import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-from rapidfuzz import fuzz
+import numpy as np
+from rapidfuzz import fuzz, process
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
@@ -50,10 +52,12 @@ from storage.models import Contact, ContactType
 from storage.normalize import digits, fold
 
 #: Rows one stage takes from the index.
-CANDIDATES = 200
+CANDIDATES = 100
 #: A name that holds every word of the query exactly, and no other: once `limit` candidates
 #: score this, the later (fuzzier) stages are skipped.
 FULL = 99.5
+#: Two words this alike (rapidfuzz ratio) are one with a typo, for the early stop.
+NEAR = 80.0
 #: Results scoring below this are not shown (nor counted in "10 of 37").
 MINIMUM = 30.0
 #: The cap on a query (issue 12: thousands of words held a PostgreSQL backend for minutes).
@@ -234,6 +238,8 @@ def _sqlite_fuzzy(session: Session, terms: Sequence[str]) -> list[tuple]:
         "(" + " OR ".join(_phrase(near) for near in _near(term, absent)) + ")" for term in terms
     )
     rows = _sqlite_rows(session, halves)
+    if len(rows) >= CANDIDATES:
+        return rows  # enough that hold near spellings of every term
     counted: list[tuple[int, str]] = []
     grams = _trigrams(terms)
     step = max(1, len(grams) // MAX_PROBES)
@@ -389,8 +395,10 @@ def _fold(value: str) -> str:
     return fold(value)
 
 
-def _words(value: str) -> list[str]:
-    return [word for word in (w.strip(_EDGE_PUNCTUATION) for w in _fold(value).split()) if word]
+@lru_cache(maxsize=200_000)
+def _words(value: str) -> tuple[str, ...]:
+    """The folded words of a name (cached: candidates for common words share a few names)."""
+    return tuple(w for w in (w.strip(_EDGE_PUNCTUATION) for w in _fold(value).split()) if w)
 
 
 def _phone_score(query: _Query, phone: str, mobile: str) -> float:
@@ -438,29 +446,43 @@ class _Scorer:
         self._pool = pool
         self._size = count + 1
         self._texts: dict[str, float] = {}
-        self._pairs: dict[tuple[str, str], float] = {}
         self._weights = [self._weight(word) for word in query.words]
+        self._columns: dict[str, list[float]] = {}
+        vocabulary = list(pool)
+        if vocabulary:  # every query word against every candidate word, in one call
+            ratios = process.cdist(query.words, vocabulary, scorer=fuzz.ratio, dtype=np.float32)
+            scores = np.clip((ratios - self.UNALIKE) * (100.0 / (100.0 - self.UNALIKE)), 0, 100)
+            for i, query_word in enumerate(query.words):
+                if len(query_word) >= 3:  # typed the start of a word
+                    for j, word in enumerate(vocabulary):
+                        if word.startswith(query_word) and word != query_word:
+                            scores[i, j] = max(scores[i, j], 80.0)
+            self._columns = dict(zip(vocabulary, scores.T.tolist(), strict=True))
 
     def _weight(self, word: str) -> float:
         return math.log(self._size / (self._pool.get(word, 0) + 1)) + 1.0
 
-    def _word(self, query_word: str, word: str) -> float:
-        key = (query_word, word)
-        score = self._pairs.get(key)
-        if score is None:
-            if query_word == word:
-                score = 100.0
-            elif len(query_word) >= 3 and word.startswith(query_word):
-                score = 80.0  # typed the start of a word
-            else:
-                ratio = fuzz.ratio(query_word, word)
-                score = max(0.0, (ratio - self.UNALIKE) * 100.0 / (100.0 - self.UNALIKE))
-            self._pairs[key] = score
-        return score
+    def _column(self, word: str) -> list[float]:
+        """The scores of `word` against each query word."""
+        column = self._columns.get(word)
+        if column is None:
+            column = self._columns[word] = [self._word(q, word) for q in self.query.words]
+        return column
 
-    def _table(self, value: str) -> tuple[list[str], list[list[float]]]:
+    def _word(self, query_word: str, word: str) -> float:
+        if query_word == word:
+            return 100.0
+        if len(query_word) >= 3 and word.startswith(query_word):
+            return 80.0
+        ratio = fuzz.ratio(query_word, word)
+        return max(0.0, (ratio - self.UNALIKE) * 100.0 / (100.0 - self.UNALIKE))
+
+    def _table(self, value: str) -> tuple[tuple[str, ...], list[list[float]]]:
         words = _words(value)
-        return words, [[self._word(q, w) for w in words] for q in self.query.words]
+        columns = [self._column(word) for word in words]
+        return words, [list(row) for row in zip(*columns, strict=True)] if columns else [
+            [] for _ in self.query.words
+        ]
 
     def _covered(self, table: list[list[float]]) -> float:
         return sum(
@@ -470,6 +492,13 @@ class _Scorer:
     def with_company(self, own: str, company: str) -> float:
         """A person found by words of its own name and of its company's ("acme anna"): how
         much of the query the two hold together, when each holds some of it."""
+        key = f"{own}\x00{company}"
+        score = self._texts.get(key)
+        if score is None:
+            score = self._texts[key] = self._with_company(own, company)
+        return score
+
+    def _with_company(self, own: str, company: str) -> float:
         _words_own, table_own = self._table(own)
         _words_company, table_company = self._table(company)
         if not any(max(row, default=0.0) >= 50 for row in table_own) or not any(
@@ -520,6 +549,35 @@ class _Scorer:
         return best
 
 
+def _near_enough(query: _Query, row: tuple, cache: dict[str, bool]) -> bool:
+    """Whether every word of the query is in the row's name, or its company's, as typed or
+    with a typo or so (ratio NEAR): `limit` such rows end the search before the fuzzier
+    stages, whose candidates would rank below them."""
+    _id, name, name_2, company, *_rest = row
+    text_ = f"{name} {name_2} {company}"
+    near = cache.get(text_)
+    if near is None:
+        words = _words(text_)
+        near = cache[text_] = bool(words) and all(
+            any(
+                q == w or (len(q) >= 3 and w.startswith(q)) or fuzz.ratio(q, w) >= NEAR
+                for w in words
+            )
+            for q in query.words
+        )
+    return near
+
+
+def _near_count(query: _Query, found: _Candidates, limit: int, cache: dict[str, bool]) -> int:
+    """How many candidates are near enough, counted up to `limit`."""
+    count = 0
+    for row in found.rows.values():
+        count += _near_enough(query, row, cache)
+        if count >= limit:
+            break
+    return count
+
+
 def _exact(query: _Query, row: tuple) -> bool:
     """Whether a row answers the query exactly (its name, its email, its number): `limit`
     of these end the search before the fuzzier stages."""
@@ -528,10 +586,9 @@ def _exact(query: _Query, row: tuple) -> bool:
         return any(number and digits(number) == query.all_digits for number in (phone, mobile))
     if query.email and email and email.lower() == query.email:
         return True
-    wanted = sorted(query.words)
-    return any(
-        value and sorted(_words(value)) == wanted
-        for value in (f"{name} {name_2}" if name_2 else name, company)
+    own = f"{name} {name_2}" if name_2 else name
+    return " ".join(_words(own)) == query.folded or (
+        bool(company) and " ".join(_words(company)) == query.folded
     )
 
 
@@ -553,6 +610,7 @@ def _candidates(session: Session, parsed: _Query, postgres: bool, limit: int) ->
     fuzzy = _postgres_fuzzy if postgres else _sqlite_fuzzy
     terms = parsed.terms
     found = _Candidates({})
+    cache: dict[str, bool] = {}
 
     def take(rows: Iterable[tuple]) -> bool:
         """Keep new rows; True when `limit` rows answer exactly (the ten rows are full)."""
@@ -571,6 +629,9 @@ def _candidates(session: Session, parsed: _Query, postgres: bool, limit: int) ->
         take(rows)
     if parsed.email:
         take(session.execute(select(*_COLUMNS).where(Contact.email_normalized == parsed.email)))
+        if found.exact:  # the address, then the others at its domain
+            take(all_terms(session, [parsed.email.partition("@")[2]]))
+            return found
     if parsed.e164:
         number = or_(Contact.phone_e164 == parsed.e164, Contact.mobile_e164 == parsed.e164)
         take(session.execute(select(*_COLUMNS).where(number).limit(CANDIDATES)))
@@ -593,6 +654,13 @@ def _candidates(session: Session, parsed: _Query, postgres: bool, limit: int) ->
         for i in range(len(terms)):
             if take(all_terms(session, terms[:i] + terms[i + 1 :])):
                 return found
+    # The fuzzy stage reads much more of the index: skipped when the ten rows are full of
+    # near matches, or when an exact match stands with a full LIMIT of rows that share all
+    # but one of its words (near spellings of a typo'd word are among those).
+    if (found.exact and len(found.rows) >= CANDIDATES) or _near_count(
+        parsed, found, limit, cache
+    ) >= limit:
+        return found
     take(fuzzy(session, terms))
     return found
 
