@@ -1,24 +1,32 @@
-"""`find`: typo-tolerant search over name, company name, email and phone digits.
+"""`find`: ranked, typo-tolerant search over name, company name, email and phone digits.
 
-Two steps, so it stays fast at a million contacts: the database's trigram index proposes a few
-hundred candidates (the FTS5 trigram table `contact_search` on SQLite, the pg_trgm GIN index on
-`contacts.search_text` on PostgreSQL), then rapidfuzz ranks them in Python by how many of the
-query's words each name holds (a typo costs a little, words the query lacks a little more), so
-an exact name beats a longer one and a company beats its persons, who match by company name.
+Two steps, so it stays fast at a million contacts: the database's trigram index proposes
+candidates (the FTS5 trigram table `contact_search` on SQLite, the pg_trgm GIN index on
+`contacts.search_text` on PostgreSQL; never a scan of the table), then rapidfuzz ranks them in
+Python (_Scorer): word by word, each word weighted by how rare it is among the candidates, so
+an exact name comes first, then the nearest spellings, and a person is found by words of its
+own name and its company's together ("acme anna"). Up to `limit` rows above MINIMUM are
+shown, and how many scored above it (`Found.total`, "10 of 37").
 
-Candidates come in stages, cheapest first, and the search stops at the first stage whose best
-candidate already scores GOOD (a match with a typo or so):
+Candidates come in stages, cheapest first. Every stage runs, so that near spellings stand
+beside exact matches ("michaela deese" and "michaela deees"), unless `limit` rows already
+answer exactly, or the rows so far are near enough (see _candidates for the stops):
 
-0. a contact number (`CT000012`) or a whole email address: looked up by their own indexes.
+0. a contact number (`CT000012`), a whole email address (then the others at its domain), a
+   phone number typed with its country code (the E.164 columns): looked up by their indexes.
 1. every term: rows that hold every term of the query as typed (a term is a word of three or
-   more characters; a phone-like query is one term, its last seven digits). Unranked, with a
-   LIMIT: every such row holds all the words, and FTS5 stops after LIMIT rows even for a word
-   as common as "holding" or "jan".
+   more characters; a phone-like query is its digits, then its last seven digits, so the
+   number as typed ranks first and the ones sharing its last digits after it). Unranked,
+   with a LIMIT: FTS5 stops after LIMIT rows even for a word as common as "holding".
 2. one term wrong: for each term, rows that hold all the others ("acme 1234 holdng").
-3. fuzzy: rows that hold, for every term, one of its two halves (one typo leaves one intact);
-   on SQLite also rows sharing the query's rarest trigrams, ranked by FTS5's bm25 (trigrams in
-   COMMON rows or more are left out: ranking every row that holds "ing" costs more than the
-   whole target).
+3. fuzzy: rows that hold, for every term, one of its two halves (one typo leaves one intact)
+   or, for a short term that no contact holds as typed, one of its one-edit variants ("fjrd":
+   an edit in the middle of a four- or five-letter word breaks both halves); on SQLite also
+   rows sharing the query's rarest trigrams, ranked by FTS5's bm25 (trigrams in COMMON rows or
+   more are left out: ranking every row that holds "ing" costs more than the whole target).
+
+A query over MAX_CHARS characters or MAX_WORDS words is refused with a message naming the
+limit (issue 12: thousands of words held a PostgreSQL backend for minutes).
 
 What was measured (bench/bench_store.py, one million contacts): an OR of all the query's
 trigrams ranked by FTS5 took 150 ms to 2 s for a common word or an email; pg_trgm's word
