@@ -367,7 +367,17 @@ def _postgres_fuzzy(session: Session, terms: Sequence[str]) -> list[tuple]:
     (`<%`): its index scan reads every row sharing a trigram with the query, 0.2 to 1.2 s at a
     million contacts for "jan dijjk" or "holdng"; this stays as cheap as stages 1 and 2."""
     absent = _absent(terms, lambda term: _postgres_holds(session, term))
-    return _postgres_rows(session, [_near(term, absent) for term in terms])
+    rows = _postgres_rows(session, [_near(term, absent) for term in terms])
+    if len(rows) < CANDIDATES and _sample(session).rows < SAMPLE_FROM:
+        # a small table: also the rows most like the whole query by pg_trgm's similarity
+        # (the GIN index; at scale it rechecks too many rows, see the module docstring), as
+        # SQLite adds the rows sharing the rarest trigrams (a name with both words changed)
+        sql = (
+            f"SELECT {_ROW} FROM contacts WHERE search_text %% %(q)s "
+            "ORDER BY similarity(search_text, %(q)s) DESC LIMIT %(limit)s"
+        )
+        rows += _execute(session, sql, {"q": " ".join(terms), "limit": CANDIDATES})
+    return rows
 
 
 def _postgres_holds(session: Session, term: str) -> bool:
