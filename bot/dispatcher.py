@@ -1,34 +1,48 @@
-"""The dispatcher: from a CommandInvocation to a Reply, the same for every adapter.
+"""The dispatcher: every input kind, the same for every adapter.
 
-It finds the verb, runs the filter chain (roles, confirmation), then runs the handler in one
-transaction: a UserError rolls everything back and becomes the reply's text; any other error
-is logged with an id and becomes a short apology carrying that id.
+- A typed command (CommandInvocation; Slack's buttons, menus, shortcuts and form submissions
+  become one too): it finds the verb, runs the filter chain (roles, confirmation), then runs
+  the handler in one transaction with the actor set and the delivery id recorded: a UserError
+  rolls everything back and becomes the reply's text; any other error is logged with an id and
+  becomes a short apology carrying that id.
+- An email batch (EmailBatch, from the mail worker): every email handler in the batch's one
+  transaction, with the folder's position (`dispatch_emails`).
+- A scheduled job's tick (JobTick): the job with its JobContext (`run_job`).
+- A query an adapter needs (App Home, a picker's options): one transaction (`query`).
+
+A conflict on a unique key or a deadlock runs the transaction again on every path.
 """
 
 from __future__ import annotations
 
 import difflib
+import functools
 import logging
 import random
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.arguments import Arguments, parse_arguments, split_words
 from bot.config import Settings
-from bot.inputs import Actor, CommandInvocation
-from bot.registry import CommandSpec, Registry
+from bot.contexts import EmailContext, EmailOutcome, JobContext
+from bot.inputs import Actor, CommandInvocation, EmailBatch, JobTick, ReceivedEmail
+from bot.registry import CommandSpec, Registry, ScheduleSpec
 from bot.reply import Confirmation, Reply
 from storage.audit import set_actor
 from storage.database import Store
 from storage.deliveries import DuplicateDelivery, delivered, record_delivery
 from storage.errors import UserError
+from storage.mail_state import record_skipped, save_position
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 YES_FLAG = "yes"
 #: How often a command that lost a race on a unique key is run again (see Dispatcher._run).
@@ -42,6 +56,9 @@ BUSY_MESSAGE = (
     "The database was busy with other changes and this one could not get through; nothing "
     "was changed. Try again in a moment."
 )
+
+#: Who the audit names for a query's writes when the adapter names nobody (`as_actor=`).
+QUERY_ACTOR = "contactbot"
 
 #: Returned (this very object) for a delivery that ran already: an adapter that set
 #: `CommandInvocation.delivery_id` compares with `is` and answers nothing the second time.
@@ -64,6 +81,21 @@ class Context:
         """For a sub-action that needs more than the command itself (`codes … add`)."""
         if not self.actor.has(role):
             raise UserError(f"`{what}` needs the {role} role, which you do not have.")
+
+
+@dataclass(frozen=True)
+class EmailResult:
+    """What became of one email of a batch: the handlers' outcome, why they failed on it
+    ("" when they did not), and why it was read only in part ("" when it was read whole)."""
+
+    uid: int
+    outcome: EmailOutcome
+    reason: str = ""
+    partial: str = ""
+
+
+class _HandlerFailed(Exception):
+    """A handler raised in an optimistic (savepoint-free) batch: roll back, isolate, redo."""
 
 
 #: A filter may stop a command before it runs by returning a Reply.
@@ -138,7 +170,9 @@ class Dispatcher:
             )
 
     def _dispatch(self, invocation: CommandInvocation) -> Reply:
-        words = split_words(invocation.text)
+        words = (
+            list(invocation.words) if invocation.words is not None else split_words(invocation.text)
+        )
         if not words:
             words = ["help"]
         verb, rest = words[0].lower(), words[1:]
@@ -177,6 +211,14 @@ class Dispatcher:
             except DuplicateDelivery:
                 log.info("%s delivery %s ran already; skipped", invocation.source, delivery)
                 return DUPLICATE_DELIVERY
+            except UserError:
+                # SQLite records the id last: a retry that ran beside the first delivery can
+                # be refused by what the first wrote ("that message is logged already"). When
+                # the first delivery committed meanwhile, this is its duplicate, not an error.
+                if delivery and not claim_first and self._delivered(invocation.source, delivery):
+                    log.info("%s delivery %s ran already; skipped", invocation.source, delivery)
+                    return DUPLICATE_DELIVERY
+                raise
             except IntegrityError:
                 if delivery and self._delivered(invocation.source, delivery):
                     log.info("%s delivery %s ran already; skipped", invocation.source, delivery)
@@ -198,6 +240,155 @@ class Dispatcher:
                     return Reply.error(BUSY_MESSAGE)
                 log.info("%s while running %r; running it again", reason, invocation.text)
                 time.sleep(random.uniform(0, 0.05 * busy))
+
+    def query(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a query the store or a plugin owns, `function(session, *args, **kwargs)`, in one
+        transaction of its own, and return its value. This is how an adapter reads what it
+        needs (App Home's contacts, a picker's options, the Slack user's salesperson) without
+        touching the store: the transaction, the actor (`as_actor=`, else QUERY_ACTOR) and the
+        retry of a deadlock or a conflict on a unique key (a salesperson claimed twice at once)
+        are the dispatcher's, as for a command. What the function returns must be usable after
+        the commit (plain values, or rows loaded fully: the store does not expire them). An
+        error that is not transient is raised to the adapter, whose guard logs it with an id."""
+        actor = kwargs.pop("as_actor", None) or QUERY_ACTOR
+
+        def once() -> T:
+            with self.store.transaction() as session:
+                set_actor(session, actor)
+                return function(session, *args, **kwargs)
+
+        return self._retry(once, getattr(function, "__qualname__", repr(function)))
+
+    def _retry(self, once: Callable[[], T], what: str) -> T:
+        """`once()` again after a conflict on a unique key or a transient database error, as
+        `_run` does for a command; the last failure is raised."""
+        conflicts = busy = 0
+        while True:
+            try:
+                return once()
+            except IntegrityError:
+                conflicts += 1
+                if conflicts == CONFLICT_ATTEMPTS:
+                    raise
+                log.info("conflict while running %s; running it again", what)
+                time.sleep(random.uniform(0, 0.01 * conflicts))
+            except DBAPIError as error:
+                reason = transient_reason(error)
+                busy += 1
+                if reason is None or busy == BUSY_ATTEMPTS:
+                    raise
+                log.info("%s while running %s; running it again", reason, what)
+                time.sleep(random.uniform(0, 0.05 * busy))
+
+    # --- emails ------------------------------------------------------------------------
+
+    def dispatch_emails(self, batch: EmailBatch) -> list[EmailResult]:
+        """Run every email handler on every email of the batch in one transaction, and commit
+        it with what was skipped (a handler's failure, a message read in part, one that could
+        not be parsed) and the folder's new position: after a crash the worker resumes after
+        the last committed batch. Optimistic first, with no savepoint per email (they cost two
+        statements each); when a handler fails, the batch is rolled back and run again with
+        each email's handlers in savepoints, the failure then being the email's skip reason.
+        A conflict or a deadlock runs the batch again, as for a command."""
+        what = f"the batch of {batch.mailbox} {batch.folder} up to UID {batch.last_uid}"
+        try:
+            return self._retry(lambda: self._emails_once(batch, isolate=False), what)
+        except _HandlerFailed:
+            log.warning(
+                "%s %s: a handler failed in UIDs up to %s; isolating each email",
+                batch.mailbox,
+                batch.folder,
+                batch.last_uid,
+            )
+            return self._retry(lambda: self._emails_once(batch, isolate=True), what)
+
+    def _emails_once(self, batch: EmailBatch, *, isolate: bool) -> list[EmailResult]:
+        partial = dict(batch.partial)
+        results: list[EmailResult] = []
+        with self.store.transaction() as session:
+            set_actor(session, f"mail:{batch.mailbox}")
+            cache: dict[str, object] = {}
+            for email in batch.emails:
+                outcome, reason = self._handle_email(session, batch, email, cache, isolate)
+                recorded = reason or partial.get(email.uid, "")
+                if recorded:
+                    record_skipped(
+                        session,
+                        batch.mailbox,
+                        batch.folder,
+                        batch.uidvalidity,
+                        email.uid,
+                        recorded,
+                        email.message_id,
+                    )
+                results.append(EmailResult(email.uid, outcome, reason, partial.get(email.uid, "")))
+            for uid, reason in batch.failures:
+                record_skipped(session, batch.mailbox, batch.folder, batch.uidvalidity, uid, reason)
+            save_position(session, batch.mailbox, batch.folder, batch.uidvalidity, batch.last_uid)
+        return results
+
+    def _handle_email(
+        self,
+        session: Session,
+        batch: EmailBatch,
+        email: ReceivedEmail,
+        cache: dict[str, object],
+        isolate: bool,
+    ) -> tuple[EmailOutcome, str]:
+        """Every email handler on one email; with `isolate`, each in its own savepoint (a
+        failure is then the reason to skip); without, a failure aborts the batch."""
+        matched = False
+        logged = 0
+        created: tuple[str, ...] = ()
+        reasons = []
+        for spec in self.registry.email_handlers:
+            context = EmailContext(
+                session=session,
+                settings=self.settings,
+                email=email,
+                account=batch.account,  # type: ignore[arg-type]
+                batch=batch.emails,
+                cache=cache,
+            )
+            try:
+                if isolate:
+                    with session.begin_nested():
+                        outcome = spec.handler(context)
+                else:
+                    outcome = spec.handler(context)
+            except Exception as error:
+                if not isolate:
+                    raise _HandlerFailed from error
+                log.exception(
+                    "%s %s uid %s: email handler %s failed",
+                    batch.mailbox,
+                    email.folder,
+                    email.uid,
+                    spec.name,
+                )
+                cache.clear()  # the savepoint's rollback may have voided cached rows
+                reasons.append(f"{spec.name} failed: {type(error).__name__}: {error}")
+                continue
+            if isinstance(outcome, EmailOutcome):
+                matched = matched or outcome.matched
+                logged += outcome.logged
+                created += outcome.created
+        return EmailOutcome(matched, logged, created), "; ".join(reasons)
+
+    # --- scheduled jobs ------------------------------------------------------------------
+
+    def run_job(self, spec: ScheduleSpec, tick: JobTick) -> Any:
+        """Run one job with its JobContext. The job opens its own transactions (the digest
+        posts to Slack between them) or uses `ctx.query`; what it raises is raised here, for
+        the scheduler to log (it goes on) and `contactbot jobs run` to print."""
+        context = JobContext(
+            settings=self.settings,
+            store=self.store,
+            registry=self.registry,
+            tick=tick,
+            query=functools.partial(self.query, as_actor=f"job:{spec.job_id}"),
+        )
+        return spec.handler(context)
 
     def _delivered(self, source: str, delivery: str) -> bool:
         with self.store.transaction() as session:

@@ -1,11 +1,11 @@
 """The plugins' `@schedule` jobs on an APScheduler 3.x BackgroundScheduler.
 
-A job runs `handler(app)` on its cron line. The plugin gives the default line; config may set
-another and a time zone per job (`[dupes] digest_cron` / `digest_timezone` for the duplicate
-digest); a job without either runs on its plugin's line in UTC. `contactbot run` starts this
-scheduler, and `contactbot jobs list|run` reads the same triggers, so what `jobs list` shows is
-what `run` does.
-"""
+A job runs `handler(ctx)` on its cron line, through the dispatcher (`Dispatcher.run_job`), with
+a JobContext (bot.contexts: settings, store, registry, the tick, `query`) as commands get a
+Context. The plugin gives the default line; config may set another and a time zone per job
+(`[dupes] digest_cron` / `digest_timezone` for the duplicate digest); a job without either runs
+on its plugin's line in UTC. `contactbot run` starts this scheduler, and `contactbot jobs
+list|run` reads the same triggers, so what `jobs list` shows is what `run` does."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.config import ConfigError, Settings
+from bot.inputs import JobTick
 from bot.registry import Registry, ScheduleSpec
 from bot.runtime import App
 
@@ -53,9 +54,11 @@ def job_timing(spec: ScheduleSpec, settings: Settings) -> Timing:
     return Timing(cron, timezone)
 
 
-def run_job(spec: ScheduleSpec, app: App) -> Any:
-    """Run one job now, logging what it reports (the scheduler logs its exceptions)."""
-    result = spec.handler(app)
+def run_job(spec: ScheduleSpec, app: App, now: dt.datetime | None = None) -> Any:
+    """Run one job now through the dispatcher, logging what it reports (the scheduler logs its
+    exceptions, `contactbot jobs run` prints them)."""
+    tick = JobTick(spec.job_id, now or dt.datetime.now(dt.UTC))
+    result = app.dispatcher.run_job(spec, tick)
     log.info("job %s: %s", spec.job_id, result if result is not None else "done")
     return result
 

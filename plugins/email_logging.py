@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import or_, select
 
+from bot.contexts import EmailContext, EmailOutcome
 from bot.inputs import EmailAddress, ReceivedEmail
-from bot.mail.context import EmailContext, EmailOutcome
 from bot.mail.parse import normalize_address
 from bot.registry import on_email
 from storage.contacts import create_contact

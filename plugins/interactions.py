@@ -7,11 +7,18 @@ import re
 from decimal import Decimal
 
 from bot.dispatcher import Context
+from bot.inputs import PERMALINK, SNIPPET, TEMPLATE_DESCRIPTION
 from bot.registry import command
 from bot.reply import Reply, Table
 from storage.contacts import resolve_contact
 from storage.errors import UserError
-from storage.interactions import INBOUND, OUTBOUND, history, record_interaction
+from storage.interactions import (
+    INBOUND,
+    OUTBOUND,
+    ensure_template,
+    history,
+    record_interaction,
+)
 from storage.numbers import INT32_MAX, is_ascii_number, parse_amount, parse_whole, short
 
 LOG_USAGE = (
@@ -20,7 +27,7 @@ LOG_USAGE = (
 HISTORY_USAGE = "history <no> [limit]"
 _DURATION = re.compile(r"^(?:([0-9]+)\s*h)?\s*(?:([0-9]+)\s*m(?:in)?)?$", re.IGNORECASE)
 _DIRECTIONS = {"in": INBOUND, "inbound": INBOUND, "out": OUTBOUND, "outbound": OUTBOUND}
-_LOG_FIELDS = {"direction", "duration", "cost", "date", "initiated"}
+_LOG_FIELDS = {"direction", "duration", "cost", "date", "initiated", "description"}
 
 
 def parse_duration(text: str) -> int:
@@ -69,9 +76,10 @@ def log_interaction(ctx: Context) -> Reply:
     Templates are a code table (`codes interactions list`). direction=in means they started it.
     """
     args = ctx.args
+    invocation = ctx.invocation
     contact = resolve_contact(ctx.session, args.positional(0, "the contact's number", LOG_USAGE))
     template = args.positional(1, "the template (EMAIL, CALL, MEETING, NOTE, …)", LOG_USAGE)
-    description = args.rest(2)
+    description = args.rest(2) or args.fields.get("description", "")
     for key in args.fields:
         if key not in _LOG_FIELDS:
             raise UserError(
@@ -81,6 +89,8 @@ def log_interaction(ctx: Context) -> Reply:
     if direction_word not in _DIRECTIONS:
         raise UserError(f"direction: `{direction_word}` is not in or out.")
     initiated = args.fields.get("initiated")
+    if invocation.extra.get(TEMPLATE_DESCRIPTION):  # an adapter's own template (SLACK)
+        ensure_template(ctx.session, template, invocation.extra[TEMPLATE_DESCRIPTION])
     interaction = record_interaction(
         ctx.session,
         contact,
@@ -94,11 +104,13 @@ def log_interaction(ctx: Context) -> Reply:
         if "duration" in args.fields
         else None,
         cost=parse_cost(args.fields["cost"]) if "cost" in args.fields else None,
-        source=ctx.invocation.source
-        if ctx.invocation.source in ("shell", "slack", "api")
-        else "api",
-        reference=ctx.invocation.extra.get("permalink", ""),
+        source=invocation.source if invocation.source in ("shell", "slack", "api") else "api",
+        reference=invocation.extra.get(PERMALINK, ""),
+        key=invocation.key,
+        snippet=invocation.extra.get(SNIPPET, ""),
     )
+    if invocation.key:  # a message logged from where it was (the Slack shortcut)
+        return Reply(text=f"Logged the message on {contact.no} ({contact.name}).")
     return Reply(
         text=f"Logged {interaction.template} ({interaction.direction}) on {contact.no} "
         f"{contact.name}: {interaction.description}"

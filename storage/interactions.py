@@ -2,9 +2,16 @@
 
 Business Central keeps an Interaction Log Entry per contact for every call, meeting, email
 and note. Here every adapter (the shell's `log`, the Slack shortcut, the mail worker) records
-through these functions, so the rules live once: a template must exist, an email is logged
-once per (contact, Message-ID), a company's history includes its persons', and a contact with
-interactions cannot change type.
+through these functions, so the rules live once: a template must exist, what a source
+identifies (an email's Message-ID, a Slack message's permalink: the interaction's `key`, kept in
+`message_id`) is logged once per contact, a company's history includes its persons', and a
+contact with interactions cannot change type.
+
+The once-per-key rule is the unique key on (contact_id, message_id): `record_interaction` with a
+key looks first and says so (AlreadyLogged); two at once both insert and the second fails on
+the unique key, and the dispatcher runs it again, when the look finds the first. An email's key
+is its Message-ID (`<…@…>`), a Slack message's its permalink (`https://…`), so the keys of
+different sources cannot meet.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from sqlalchemy.orm import Session
 from storage.codes import code_table
 from storage.contacts import DELETE_HOOKS, TYPE_CHANGE_GUARDS
 from storage.errors import UserError
-from storage.models import Contact, ContactType, Interaction
+from storage.models import Contact, ContactType, Interaction, InteractionTemplate
 
 INBOUND = "inbound"
 OUTBOUND = "outbound"
@@ -32,6 +39,34 @@ SOURCES = ("imap", "slack", "shell", "api")
 
 DESCRIPTION_LIMIT = 250
 MESSAGE_ID_LIMIT = 250
+#: The most of a source's text kept with a keyed interaction (the Slack message).
+SNIPPET_LIMIT = 1500
+
+
+class AlreadyLogged(UserError):
+    """What the key names is on the contact's log already; nothing was logged."""
+
+    def __init__(self, contact: Contact) -> None:
+        super().__init__(f"That message is on {contact.no} ({contact.name}) already.")
+        self.contact_no = contact.no
+
+
+def logged_already(session: Session, contact: Contact, key: str) -> bool:
+    """Whether an interaction with this key (Message-ID, permalink) is on the contact."""
+    found = session.scalar(
+        select(Interaction.id).where(
+            Interaction.contact_id == contact.id, Interaction.message_id == key
+        )
+    )
+    return found is not None
+
+
+def ensure_template(session: Session, code: str, description: str) -> None:
+    """A template an adapter logs under (SLACK, seeded by migration 0003) is made again when
+    an admin deleted it, rather than an adapter that cannot log."""
+    if code_table("interactions").get(session, code) is None:
+        session.add(InteractionTemplate(code=code.upper(), description=description))
+        session.flush()
 
 
 def _utcnow() -> dt.datetime:
@@ -52,11 +87,20 @@ def record_interaction(
     cost: Decimal | None = None,
     source: str = "shell",
     reference: str = "",
+    key: str | None = None,
+    snippet: str = "",
 ) -> Interaction:
     """Log one interaction typed by a person (or sent by the Slack shortcut).
 
-    `initiated_by` follows the direction unless given: we call out, they write in.
+    `initiated_by` follows the direction unless given: we call out, they write in. `key` is
+    the source's own id of what is logged (a Slack message's permalink): a key logged on this
+    contact already is refused with AlreadyLogged, so one message is one interaction however
+    often it is sent, from Slack or any other source. `snippet` is the source's text.
     """
+    if key is not None:
+        key = key.strip()[:MESSAGE_ID_LIMIT] or None
+    if key is not None and logged_already(session, contact, key):
+        raise AlreadyLogged(contact)
     row = code_table("interactions").require(session, template, "template")
     if direction not in (INBOUND, OUTBOUND):
         raise UserError(f"direction: `{direction}` is not in or out. Type direction=in or out.")
@@ -87,11 +131,11 @@ def record_interaction(
         duration_minutes=duration_minutes,
         cost=cost,
         source=source,
-        reference=reference,
-        message_id=None,
+        reference=reference or key or "",
+        message_id=key,
         mailbox="",
         folder="",
-        snippet="",
+        snippet=snippet[:SNIPPET_LIMIT],
         created_at=_utcnow(),
     )
     session.add(interaction)

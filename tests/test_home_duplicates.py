@@ -6,17 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.slack.home import HOME_PAIRS, duplicate_warnings, home_view, recent_contacts
+from bot.slack.home import HOME_PAIRS, home_for
 from tests.conftest import ChatBot
 from tests.slack_unit.helpers import check_view
 from tests.test_duplicate_digest import WORDS
 
 
 def _home(bot: ChatBot, salesperson: str | None) -> dict[str, Any]:
-    with bot.app.store.transaction() as session:
-        contacts = recent_contacts(session, salesperson)
-        pairs = duplicate_warnings(session, salesperson)
-        view = home_view(contacts, pairs, salesperson=salesperson)
+    view = home_for(bot.app.dispatcher, salesperson)
     check_view(view)
     return view
 

@@ -110,3 +110,47 @@ def test_email_interactions_are_unique_per_contact_and_message_id(bot) -> None: 
         twice = replace(new, message_id="<m3@x>")
         assert record_email_interactions(session, [twice, twice]) == 1
     assert bot.ok("history CT000002").splitlines()[0] == "3 interactions"
+
+
+def test_an_interaction_keyed_by_its_source_link_is_logged_once_per_contact(bot) -> None:  # type: ignore[no-untyped-def]
+    """The once-per-message rule is the store's: `log` with a key (the Slack shortcut's
+    permalink, or any other source's link) logs it once per contact, whatever the delivery;
+    another contact may log the same message. The words go as values: no quoting to undo."""
+    from bot.inputs import SNIPPET, TEMPLATE_DESCRIPTION, CommandInvocation
+    from storage.contacts import get_by_no
+    from storage.interactions import AlreadyLogged, record_interaction
+    from tests.conftest import SALES_ACTOR
+
+    _setup(bot)
+    bot.ok("codes interactions remove NOTE --yes")
+    link = "https://example.slack.com/archives/C1/p1700000000000100"
+
+    def log(no: str, delivery: str, description: str = "It’s “quoted” – and a=b") -> str:
+        invocation = CommandInvocation(
+            actor=SALES_ACTOR,
+            text=f"log {no} NOTE",
+            source="api",
+            delivery_id=delivery,
+            words=("log", no, "NOTE", f"description={description}", "direction=in"),
+            key=link,
+            extra={SNIPPET: "sam in #sales: hello", TEMPLATE_DESCRIPTION: "Note"},
+        )
+        return bot.app.dispatcher.dispatch(invocation).text
+
+    assert log("CT000002", "d1") == "Logged the message on CT000002 (Jan de Vries)."
+    assert log("CT000002", "d2", "again") == "That message is on CT000002 (Jan de Vries) already."
+    assert log("CT000001", "d3") == "Logged the message on CT000001 (Acme Holding B.V.)."
+    with bot.app.store.transaction() as session:
+        rows = session.scalars(select(Interaction).order_by(Interaction.id)).all()
+        assert [(r.contact_id, r.message_id) for r in rows] == [(2, link), (1, link)]
+        assert rows[0].description == "It’s “quoted” – and a=b"
+        assert rows[0].snippet == "sam in #sales: hello" and rows[0].reference == link
+        assert rows[0].source == "api" and rows[0].direction == "inbound"
+        contact = get_by_no(session, "CT000002")
+        assert contact is not None
+        try:
+            record_interaction(session, contact, "NOTE", "by hand", key=link)
+        except AlreadyLogged as error:
+            assert "CT000002" in error.message
+        else:
+            raise AssertionError("the same key was logged twice")

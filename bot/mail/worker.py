@@ -2,10 +2,13 @@
 and remember how far it got, so that nothing is lost and nothing is logged twice.
 
 One batch = one bounded UID range of one folder: fetch (BODY.PEEK, headers + a text slice),
-parse, run the handlers, and commit the interactions together with the folder's new
-position. A SIGKILL between two commits loses no more than the uncommitted batch, which the
-restart reads again; the (contact, Message-ID) key makes the repeat harmless. After-actions
-(flag, move) run only after the commit, on the matched UIDs.
+parse, and hand the batch (bot.inputs.EmailBatch) to the dispatcher's email path, which runs the
+handlers and commits the interactions together with the folder's new position (the batch is the
+transaction unit, for throughput; see EmailBatch). The worker itself only reads IMAP and counts;
+what it reads of the store (the folder's position) goes through the dispatcher too. A SIGKILL
+between two commits loses no more than the uncommitted batch, which the restart reads again; the
+(contact, Message-ID) key makes the repeat harmless. After-actions (flag, move) run only after
+the commit, on the matched UIDs.
 
 `sync_once` reads everything once. `run` keeps going: IMAP IDLE on each account's first
 folder that opens (renewed before the 29-minute limit; the other folders are read at every
@@ -27,10 +30,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from bot.config import Settings
-from bot.inputs import ReceivedEmail
+from bot.dispatcher import Dispatcher, EmailResult
+from bot.inputs import EmailBatch, ReceivedEmail
 from bot.mail import imap
 from bot.mail.config import MailAccount
-from bot.mail.context import EmailContext, EmailOutcome
 from bot.mail.imap import (
     CONNECTION_ERRORS,
     FetchedMessage,
@@ -40,7 +43,7 @@ from bot.mail.imap import (
 from bot.mail.parse import parse_email
 from bot.registry import Registry
 from storage.database import Store
-from storage.mail_state import folder_known, folder_position, record_skipped, save_position
+from storage.mail_state import folder_known, folder_position, save_position
 
 log = logging.getLogger(__name__)
 
@@ -114,20 +117,6 @@ def _cut_reason() -> str:
     )
 
 
-@dataclass(frozen=True)
-class _Batch:
-    """One batch, parsed: the emails, the UIDs that could not be parsed (with the reason),
-    and the UIDs whose header fields were cut at imap.HEADER_MAX."""
-
-    emails: list[ReceivedEmail]
-    failures: list[tuple[int, str]]
-    cut: set[int]
-
-
-class _HandlerFailed(Exception):
-    """A handler raised in an optimistic (savepoint-free) batch: roll back, isolate, redo."""
-
-
 class Backoff:
     """Exponential backoff with jitter: 1 s, 2 s, 4 s, … up to `maximum`."""
 
@@ -155,10 +144,13 @@ class MailWorker:
         backoff_initial: float = 1.0,
         backoff_max: float = 300.0,
         timeout: float = 60.0,
+        dispatcher: Dispatcher | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
         self.settings = settings
+        #: Every batch goes through the dispatcher's email path (its transaction, its retry).
+        self.dispatcher = dispatcher or Dispatcher(registry, store, settings)
         self.mail = settings.mail
         self.env = env
         self.backoff_initial = backoff_initial
@@ -240,15 +232,13 @@ class MailWorker:
         account = session.account
         report = FolderReport(account.name, folder)
         info = session.select(folder, readonly=account.after == "leave")
-        with self.store.transaction() as db:
-            position = folder_position(db, account.name, folder, info.uidvalidity)
+        position = self.dispatcher.query(folder_position, account.name, folder, info.uidvalidity)
         if position.reset:
             report.rescanned = self._had_state(account.name, folder)
         uidnext = info.uidnext if info.uidnext is not None else session.highest_uid() + 1
         low = position.last_uid + 1
         if position.reset and low >= uidnext:  # an empty (new or rebuilt) folder: note it
-            with self.store.transaction() as db:
-                save_position(db, account.name, folder, info.uidvalidity, 0)
+            self.dispatcher.query(save_position, account.name, folder, info.uidvalidity, 0)
         while low < uidnext and not self.stop_event.is_set():
             high = min(low + self.mail.batch_size - 1, uidnext - 1)
             fetched = session.fetch_range(low, high, self.mail.text_bytes)
@@ -260,8 +250,7 @@ class MailWorker:
         return report
 
     def _had_state(self, mailbox: str, folder: str) -> bool:
-        with self.store.transaction() as db:
-            had = folder_known(db, mailbox, folder)
+        had = self.dispatcher.query(folder_known, mailbox, folder)
         if had:
             log.warning("%s %s: UIDVALIDITY changed; rescanning the folder", mailbox, folder)
         return had
@@ -279,7 +268,6 @@ class MailWorker:
         account = session.account
         emails: list[ReceivedEmail] = []
         failures: list[tuple[int, str]] = []
-        cut: set[int] = {m.uid for m in fetched if m.header_cut}
         for message in fetched:
             try:
                 emails.append(
@@ -298,119 +286,45 @@ class MailWorker:
                 log.exception("%s %s uid %s: cannot parse", account.name, folder, message.uid)
                 failures.append((message.uid, f"cannot parse: {type(error).__name__}: {error}"))
         emails = _dated(session, emails)
-        batch = _Batch(emails, failures, cut)
-        # Optimistic first: no savepoint per email (they cost two statements each). Only when
-        # a handler fails is the batch rolled back and run again with each email isolated.
-        try:
-            return self._commit_batch(account, folder, uidvalidity, high, batch, report, False)
-        except _HandlerFailed:
-            log.warning(
-                "%s %s: a handler failed in UIDs up to %s; isolating each email",
-                account.name,
-                folder,
-                high,
-            )
-            return self._commit_batch(account, folder, uidvalidity, high, batch, report, True)
+        cut = _cut_reason()
+        batch = EmailBatch(
+            mailbox=account.name,
+            folder=folder,
+            uidvalidity=uidvalidity,
+            last_uid=high,
+            emails=tuple(emails),
+            failures=tuple(failures),
+            partial=tuple((m.uid, cut) for m in fetched if m.header_cut),
+            account=account,
+        )
+        with self._lock:
+            results = self.dispatcher.dispatch_emails(batch)
+        return self._count(batch, results, report)
 
-    def _commit_batch(
-        self,
-        account: MailAccount,
-        folder: str,
-        uidvalidity: int,
-        high: int,
-        parsed: _Batch,
-        report: FolderReport,
-        isolate: bool,
-    ) -> list[int]:
+    @staticmethod
+    def _count(batch: EmailBatch, results: list[EmailResult], report: FolderReport) -> list[int]:
+        """Add the committed batch to the folder's report; the matched UIDs (for `after`)."""
         matched_uids: list[int] = []
-        counts = FolderReport(account.name, folder)
-        with self._lock, self.store.transaction() as db:
-            cache: dict[str, object] = {}
-            batch = tuple(parsed.emails)
-            for email in parsed.emails:
-                outcome, reason = self._handle(db, account, email, batch, cache, isolate=isolate)
-                counts.read += 1
-                if reason:
-                    record_skipped(
-                        db, account.name, folder, uidvalidity, email.uid, reason, email.message_id
-                    )
-                    counts.skipped += 1
-                    counts.problems.append(f"uid {email.uid}: {reason}")
-                elif email.uid in parsed.cut:
-                    reason = _cut_reason()
-                    record_skipped(
-                        db, account.name, folder, uidvalidity, email.uid, reason, email.message_id
-                    )
-                    counts.incomplete += 1
-                    counts.problems.append(f"uid {email.uid}: {reason}")
-                if outcome.matched:
-                    counts.matched += 1
-                    matched_uids.append(email.uid)
-                elif not reason:
-                    counts.unmatched += 1
-                counts.logged += outcome.logged
-                counts.created += len(outcome.created)
-            for uid, reason in parsed.failures:
-                counts.read += 1
-                counts.skipped += 1
-                counts.problems.append(f"uid {uid}: {reason}")
-                record_skipped(db, account.name, folder, uidvalidity, uid, reason)
-            save_position(db, account.name, folder, uidvalidity, high)
-        for name in ("read", "matched", "logged", "unmatched", "skipped", "incomplete", "created"):
-            setattr(report, name, getattr(report, name) + getattr(counts, name))
-        report.problems.extend(counts.problems)
+        for result in results:
+            report.read += 1
+            if result.reason:
+                report.skipped += 1
+                report.problems.append(f"uid {result.uid}: {result.reason}")
+            elif result.partial:
+                report.incomplete += 1
+                report.problems.append(f"uid {result.uid}: {result.partial}")
+            if result.outcome.matched:
+                report.matched += 1
+                matched_uids.append(result.uid)
+            elif not result.reason:
+                report.unmatched += 1
+            report.logged += result.outcome.logged
+            report.created += len(result.outcome.created)
+        for uid, reason in batch.failures:
+            report.read += 1
+            report.skipped += 1
+            report.problems.append(f"uid {uid}: {reason}")
         return matched_uids
-
-    def _handle(
-        self,
-        db: object,
-        account: MailAccount,
-        email: ReceivedEmail,
-        batch: tuple[ReceivedEmail, ...],
-        cache: dict[str, object],
-        *,
-        isolate: bool,
-    ) -> tuple[EmailOutcome, str]:
-        """Run every email handler on one email; with `isolate`, each in its own savepoint
-        (a failure is then recorded as the reason to skip); without, a failure aborts the
-        batch (`_HandlerFailed`) so that it can be run again isolated."""
-        matched = False
-        logged = 0
-        created: tuple[str, ...] = ()
-        reasons = []
-        for spec in self.registry.email_handlers:
-            context = EmailContext(
-                session=db,  # type: ignore[arg-type]
-                settings=self.settings,
-                email=email,
-                account=account,
-                batch=batch,
-                cache=cache,
-            )
-            try:
-                if isolate:
-                    with db.begin_nested():  # type: ignore[attr-defined]
-                        outcome = spec.handler(context)
-                else:
-                    outcome = spec.handler(context)
-            except Exception as error:
-                if not isolate:
-                    raise _HandlerFailed from error
-                log.exception(
-                    "%s %s uid %s: email handler %s failed",
-                    account.name,
-                    email.folder,
-                    email.uid,
-                    spec.name,
-                )
-                cache.clear()  # the savepoint's rollback may have voided cached rows
-                reasons.append(f"{spec.name} failed: {type(error).__name__}: {error}")
-                continue
-            if isinstance(outcome, EmailOutcome):
-                matched = matched or outcome.matched
-                logged += outcome.logged
-                created += outcome.created
-        return EmailOutcome(matched, logged, created), "; ".join(reasons)
 
     def _after(self, session: ImapSession, uids: list[int]) -> None:
         """The account's after-action on the matched, committed UIDs."""

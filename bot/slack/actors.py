@@ -8,7 +8,8 @@ also has `sales` (the shell's actor has both too). Group members come from
 
 The salesperson is the one whose `slack_user_id` is the user's id; failing that, the one whose
 email is the user's Slack profile email (`users.info`), which is then remembered in the code
-table, so the lookup by email happens once per user.
+table, so the lookup by email happens once per user. Both are the store's queries
+(storage.salespeople), run through the dispatcher: this module only asks.
 """
 
 from __future__ import annotations
@@ -22,12 +23,11 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from sqlalchemy import func, or_, select
 
 from bot.config import RoleSettings
+from bot.dispatcher import Dispatcher
 from bot.inputs import ADMIN, SALES, Actor
-from storage.database import Store
-from storage.models import Salesperson
+from storage.salespeople import claim_salesperson_by_email, salesperson_of_chat_user
 
 log = logging.getLogger(__name__)
 
@@ -78,14 +78,14 @@ class ActorResolver:
 
     def __init__(
         self,
-        store: Store,
+        dispatcher: Dispatcher,
         roles: RoleSettings,
         client: WebClient,
         *,
         cache_seconds: float = CACHE_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.store = store
+        self.dispatcher = dispatcher
         self.config = roles
         self.client = client
         self._groups = _TtlCache(cache_seconds, clock)
@@ -156,29 +156,11 @@ class ActorResolver:
         return code
 
     def _salesperson_by_id(self, user_id: str) -> str | None:
-        with self.store.transaction() as session:
-            return session.scalar(
-                select(Salesperson.code)
-                .where(Salesperson.slack_user_id == user_id)
-                .order_by(Salesperson.code)
-                .limit(1)
-            )
+        return self.dispatcher.query(salesperson_of_chat_user, user_id)
 
     def _claim_by_email(self, user_id: str, email: str) -> str | None:
         """Match by the profile email and remember the Slack user id on that salesperson."""
-        with self.store.transaction() as session:
-            row = session.scalars(
-                select(Salesperson)
-                .where(func.lower(Salesperson.email) == email.strip().lower())
-                .where(or_(Salesperson.slack_user_id == "", Salesperson.slack_user_id.is_(None)))
-                .order_by(Salesperson.code)
-                .limit(1)
-            ).first()
-            if row is None:
-                return None
-            row.slack_user_id = user_id
-            log.info("salesperson %s is Slack user %s (matched by email)", row.code, user_id)
-            return row.code
+        return self.dispatcher.query(claim_salesperson_by_email, user_id, email, as_actor=user_id)
 
     # --- together -------------------------------------------------------------------
 

@@ -69,7 +69,7 @@ def build_slack_app(
         raise_error_for_unhandled_request=False,
         logger=bolt_log,
     )
-    runner = SlackRunner(app, ActorResolver(app.store, settings.roles, client), client)
+    runner = SlackRunner(app, ActorResolver(app.dispatcher, settings.roles, client), client)
     for module in (commands, actions, submit, suggestions, shortcut, home):
         module.register(bolt, runner)
 
@@ -86,8 +86,7 @@ def build_slack_app(
 
 def prune_once(app: App) -> None:
     try:
-        with app.store.transaction() as session:
-            count = prune_deliveries(session)
+        count = app.dispatcher.query(prune_deliveries)
         if count:
             log.info("forgot %d Slack delivery ids older than a day", count)
     except Exception:

@@ -23,9 +23,8 @@ from bot.slack.deliveries import delivery_key
 from bot.slack.escape import from_slack
 from bot.slack.modals import contact_modal, initial_values, message_modal
 from bot.slack.runner import SlackRunner, Where
-from storage.contacts import resolve_contact
 from storage.errors import UserError
-from storage.models import Salesperson
+from storage.lookups import contact_to_edit
 
 log = logging.getLogger(__name__)
 
@@ -75,14 +74,11 @@ def open_contact_modal(
     view = opened.get("view") or {}
     view_id, view_hash = view.get("id"), view.get("hash")
     try:
-        with runner.app.store.transaction() as session:
-            contact = resolve_contact(session, ref or "")
-            values, labels = initial_values(contact)
-            if contact.salesperson:
-                person = session.get(Salesperson, contact.salesperson)
-                if person is not None and person.name:
-                    labels["salesperson"] = f"{person.code} {person.name}"
-            no = contact.no
+        contact, salesperson_label = runner.app.dispatcher.query(contact_to_edit, ref or "")
+        values, labels = initial_values(contact)
+        if salesperson_label:
+            labels["salesperson"] = salesperson_label
+        no = contact.no
     except UserError as error:
         client.views_update(
             view_id=view_id, hash=view_hash, view=message_modal("Edit contact", error.message)

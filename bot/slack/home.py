@@ -1,6 +1,7 @@
 """App Home: on `app_home_opened`, views.publish the user's recent contacts and their open
 duplicate pairs (those touching their salesperson's contacts, or all when they have none),
-each with Merge and Not a duplicate, the buttons the digest and `new` show."""
+each with Merge and Not a duplicate, the buttons the digest and `new` show. Both lists are the
+store's queries (storage.lookups, storage.duplicates.owned), run through the dispatcher."""
 
 from __future__ import annotations
 
@@ -9,15 +10,15 @@ from typing import Any
 
 from slack_bolt import App as BoltApp
 from slack_sdk import WebClient
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
+from bot.dispatcher import Dispatcher
 from bot.dupes_digest_message import pair_blocks
 from bot.slack.actors import REFUSAL
 from bot.slack.blocks import ACTION_RUN, MAX_VIEW_BLOCKS, button, context, section
 from bot.slack.escape import escape_within
 from bot.slack.runner import SlackRunner
 from storage.duplicates.owned import OwnedPair, owned_pairs
+from storage.lookups import recent_contacts
 from storage.models import Contact
 
 log = logging.getLogger(__name__)
@@ -29,26 +30,23 @@ HOME_PAIRS = 20
 PAIR_ACTIONS_FROM = 100
 
 
-def recent_contacts(
-    session: Session, salesperson: str | None, limit: int = RECENT
-) -> list[Contact]:
-    """The salesperson's most recently changed contacts (everyone's when there is none)."""
-    statement = select(Contact).order_by(Contact.modified_at.desc(), Contact.id.desc()).limit(limit)
-    if salesperson:
-        statement = statement.where(Contact.salesperson == salesperson)
-    return list(session.scalars(statement))
-
-
 def duplicate_warnings(
-    session: Session, salesperson: str | None, limit: int = HOME_PAIRS
+    dispatcher: Dispatcher, salesperson: str | None, limit: int = HOME_PAIRS
 ) -> list[OwnedPair] | None:
     """The open pairs the user should see, best first, one more than `limit` (so the view can
     say there are more); None when they could not be read (the rest of Home still shows)."""
     try:
-        return owned_pairs(session, salesperson=salesperson, limit=limit + 1)
+        return dispatcher.query(owned_pairs, salesperson=salesperson, limit=limit + 1)
     except Exception:
         log.exception("reading duplicate pairs for App Home failed")
         return None
+
+
+def home_for(dispatcher: Dispatcher, salesperson: str | None) -> dict[str, Any]:
+    """The Home view of a user whose salesperson is `salesperson` (None: everyone's)."""
+    contacts = dispatcher.query(recent_contacts, salesperson, RECENT)
+    warnings = duplicate_warnings(dispatcher, salesperson)
+    return home_view(contacts, warnings, salesperson=salesperson)
 
 
 def home_view(
@@ -113,10 +111,7 @@ def register(bolt: BoltApp, runner: SlackRunner) -> None:
                 client.views_publish(user_id=user_id, view=refused_view(REFUSAL))
                 return
             salesperson = runner.actors.salesperson(user_id)
-            with runner.app.store.transaction() as session:
-                contacts = recent_contacts(session, salesperson)
-                warnings = duplicate_warnings(session, salesperson)
-                view = home_view(contacts, warnings, salesperson=salesperson)
+            view = home_for(runner.app.dispatcher, salesperson)
             client.views_publish(user_id=user_id, view=view)
         except Exception:
             log.exception("App Home for %s failed", user_id)

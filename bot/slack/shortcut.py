@@ -3,10 +3,13 @@
 The shortcut opens a modal at once (before any database work) to pick the contact (an
 external select searched with `find`) and to edit the description, which starts as the start of
 the message. On submit the contact is checked (an error shows next to the picker), the modal
-closes, and then the message's permalink is fetched (chat.getPermalink) and the interaction is
-recorded with template SLACK and source `slack`: the text, its author, the channel and the
-permalink. The Slack message is the interaction's key (`slack:<channel>:<ts>` in `message_id`),
-so one message is logged once per contact, and the delivery id guards the retry of a submit.
+closes, and then the message's permalink is fetched (chat.getPermalink) and the submission
+becomes the `log` command, through the dispatcher like any other: `log <no> SLACK
+description=… direction=in|out` as the submitting user, with the submission's delivery id (a
+retried submit is DUPLICATE_DELIVERY and answers nothing) and the permalink as its key (when
+Slack gives none, `slack:<channel>:<ts>`). The once-per-message rule is the store's
+(storage.interactions): the same message logged on the same contact again is refused there.
+The text, its author and the channel go with it as the interaction's snippet.
 """
 
 from __future__ import annotations
@@ -17,28 +20,24 @@ from typing import Any
 from slack_bolt import App as BoltApp
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
+from bot.dispatcher import DUPLICATE_DELIVERY
+from bot.inputs import PERMALINK, SNIPPET, TEMPLATE_DESCRIPTION, CommandInvocation
 from bot.reply import Reply
 from bot.slack.actors import REFUSAL
 from bot.slack.deliveries import SOURCE, delivery_key
 from bot.slack.escape import escape_within, from_slack
 from bot.slack.modals import CONTACT_SEARCH, VALUE, metadata, option
 from bot.slack.runner import SlackRunner, Where, parse_metadata
-from storage.codes import code_table
-from storage.contacts import get_by_no
-from storage.deliveries import DuplicateDelivery, record_delivery
-from storage.interactions import DESCRIPTION_LIMIT, INBOUND, OUTBOUND, record_interaction
-from storage.models import Interaction, InteractionTemplate, Salesperson
+from storage.interactions import DESCRIPTION_LIMIT, SNIPPET_LIMIT
+from storage.salespeople import salesperson_of_chat_user
 
 log = logging.getLogger(__name__)
 
 SHORTCUT = "contactbot_log_message"
 LOG_MODAL = "contactbot_log_modal"
 TEMPLATE = "SLACK"
-TEMPLATE_DESCRIPTION = "Slack conversation"
-SNIPPET_LIMIT = 1500
+SLACK_TEMPLATE_DESCRIPTION = "Slack conversation"
 
 
 def log_modal(meta: dict[str, Any], description: str) -> dict[str, Any]:
@@ -93,14 +92,6 @@ def _preview(meta: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"type": "section", "text": {"type": "mrkdwn", "text": f"{line}\n{quoted}".strip()}}]
 
 
-def ensure_template(session: Session) -> None:
-    """The SLACK template is seeded by migration 0003; a database whose admin deleted it gets
-    it back rather than a shortcut that cannot log."""
-    if code_table("interactions").get(session, TEMPLATE) is None:
-        session.add(InteractionTemplate(code=TEMPLATE, description=TEMPLATE_DESCRIPTION))
-        session.flush()
-
-
 def message_key(channel: str, ts: str) -> str:
     return f"slack:{channel}:{ts}"
 
@@ -138,13 +129,11 @@ def permalink(client: WebClient, channel: str, ts: str) -> str:
         return ""
 
 
-def record(
-    runner: SlackRunner,
-    client: WebClient,
-    body: dict[str, Any],
-    contact_no: str,
-    description: str,
-) -> Reply:
+def log_invocation(
+    runner: SlackRunner, client: WebClient, body: dict[str, Any], contact_no: str, description: str
+) -> CommandInvocation:
+    """The submission as the `log` command: the words as values (no quoting to undo), the
+    permalink as its key, the delivery id of this submission."""
     where = Where.from_body(body)
     meta = parse_metadata((body.get("view") or {}).get("private_metadata", ""))
     actor = runner.actors.actor(where.user_id, name=where.user_name)
@@ -156,49 +145,50 @@ def record(
     author_name = runner.actors.profile(author).name if author.startswith(("U", "W")) else ""
     who = author_name or author
     snippet = f"{who} in #{channel_name}: {text}" if who else text
-    key = message_key(channel, ts) if channel and ts else None
-    try:
-        with runner.app.store.transaction() as session:
-            # First, as the dispatcher does: a retried submit waits here and stops.
-            record_delivery(session, SOURCE, delivery_key(body, "log"))
-            contact = get_by_no(session, contact_no)
-            if contact is None:
-                return Reply.error(f"Contact {contact_no} does not exist any more; nothing logged.")
-            if key is not None:
-                seen = session.scalar(
-                    select(Interaction.id).where(
-                        Interaction.contact_id == contact.id, Interaction.message_id == key
-                    )
-                )
-                if seen is not None:
-                    return Reply(text=f"That message is on {contact.no} ({contact.name}) already.")
-            ensure_template(session)
-            by_salesperson = bool(author) and session.scalar(
-                select(Salesperson.code).where(Salesperson.slack_user_id == author)
-            )
-            interaction = record_interaction(
-                session,
-                contact,
-                TEMPLATE,
-                description,
-                direction=OUTBOUND if by_salesperson else INBOUND,
-                salesperson=actor.salesperson_code,
-                source=SOURCE,
-                reference=link or key or "",
-            )
-            interaction.message_id = key
-            interaction.snippet = snippet[:SNIPPET_LIMIT]
-            return Reply(text=f"Logged the message on {contact.no} ({contact.name}).")
-    except DuplicateDelivery:
-        log.info("%s delivery %s ran already; skipped", SOURCE, delivery_key(body, "log"))
-        return Reply(text="")
+    by_salesperson = bool(author) and (
+        runner.app.dispatcher.query(salesperson_of_chat_user, author) is not None
+    )
+    words = (
+        "log",
+        contact_no,
+        TEMPLATE,
+        f"description={description}",
+        f"direction={'out' if by_salesperson else 'in'}",
+    )
+    return CommandInvocation(
+        actor=actor,
+        text=f"log {contact_no} {TEMPLATE} (the Log to contact shortcut)",
+        channel=where.channel_id,
+        source=SOURCE,
+        delivery_id=delivery_key(body, "log"),
+        words=words,
+        key=link or (message_key(channel, ts) if channel and ts else None),
+        extra={
+            PERMALINK: link,
+            SNIPPET: snippet[:SNIPPET_LIMIT],
+            TEMPLATE_DESCRIPTION: SLACK_TEMPLATE_DESCRIPTION,
+        },
+    )
+
+
+def record(
+    runner: SlackRunner,
+    client: WebClient,
+    body: dict[str, Any],
+    contact_no: str,
+    description: str,
+) -> Reply | None:
+    """Log the message through the dispatcher; None for a retried submission (it ran)."""
+    invocation = log_invocation(runner, client, body, contact_no, description)
+    reply = runner.app.dispatcher.dispatch(invocation)
+    return None if reply is DUPLICATE_DELIVERY else reply
 
 
 def _record_and_say(
     runner: SlackRunner, client: WebClient, body: dict[str, Any], contact_no: str, description: str
 ) -> None:
     reply = record(runner, client, body, contact_no, description)
-    if reply.text:
+    if reply is not None:
         runner.say(Where.from_body(body), reply)
 
 

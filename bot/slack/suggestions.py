@@ -2,7 +2,8 @@
 
 These answer within Slack's 3 seconds with the options themselves, so they read the database
 before the ack: one `find` (the trigram index, a few ms at a million contacts) or one small
-code-table query. A user without a role (once roles are configured) gets no options.
+code-table query, the store's (storage.lookups, storage.salespeople), run through the
+dispatcher. A user without a role (once roles are configured) gets no options.
 """
 
 from __future__ import annotations
@@ -11,14 +12,13 @@ import logging
 from typing import Any
 
 from slack_bolt import App as BoltApp
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
 
+from bot.dispatcher import Dispatcher
 from bot.slack.modals import COMPANY_SEARCH, CONTACT_SEARCH, SALESPERSON_SEARCH, option
 from bot.slack.runner import SlackRunner
-from storage.contacts import get_by_no
-from storage.models import Contact, ContactType, Salesperson
-from storage.search import suggest_contacts
+from storage.lookups import contacts_matching
+from storage.models import Contact
+from storage.salespeople import salespeople_matching
 
 log = logging.getLogger(__name__)
 
@@ -31,39 +31,19 @@ def contact_label(contact: Contact) -> str:
 
 
 def contact_options(
-    session: Session, query: str, *, companies_only: bool = False
+    dispatcher: Dispatcher, query: str, *, companies_only: bool = False
 ) -> list[dict[str, Any]]:
-    query = query.strip()
-    if not query:
-        return []
-    found: list[Contact] = []
-    exact = get_by_no(session, query) if len(query) <= 20 else None
-    if exact is not None:
-        found.append(exact)
-    for hit in suggest_contacts(session, query, limit=MAX_OPTIONS):
-        if hit.contact not in found:
-            found.append(hit.contact)
-    if companies_only:
-        found = [c for c in found if c.type is ContactType.COMPANY]
-    return [option(contact_label(c), c.no) for c in found[:MAX_OPTIONS]]
+    found = dispatcher.query(contacts_matching, query, MAX_OPTIONS, companies_only=companies_only)
+    return [option(contact_label(c), c.no) for c in found]
 
 
-def salesperson_options(session: Session, query: str) -> list[dict[str, Any]]:
-    statement = select(Salesperson).order_by(Salesperson.code).limit(MAX_OPTIONS)
-    query = query.strip().lower()
-    if query:
-        pattern = f"%{query}%"
-        statement = statement.where(
-            or_(
-                func.lower(Salesperson.code).like(pattern),
-                func.lower(Salesperson.name).like(pattern),
-            )
-        )
-    return [option(f"{p.code} {p.name}".strip(), p.code) for p in session.scalars(statement)]
+def salesperson_options(dispatcher: Dispatcher, query: str) -> list[dict[str, Any]]:
+    found = dispatcher.query(salespeople_matching, query, MAX_OPTIONS)
+    return [option(f"{code} {name}".strip(), code) for code, name in found]
 
 
 def register(bolt: BoltApp, runner: SlackRunner) -> None:
-    store = runner.app.store
+    dispatcher = runner.app.dispatcher
 
     def answer(ack: Any, payload: dict[str, Any], build: Any) -> None:
         user_id = (payload.get("user") or {}).get("id", "")
@@ -71,8 +51,7 @@ def register(bolt: BoltApp, runner: SlackRunner) -> None:
             ack(options=[])  # a refused user learns nothing, not even a contact's name
             return
         try:
-            with store.transaction() as session:
-                options = build(session, payload.get("value") or "")
+            options = build(dispatcher, payload.get("value") or "")
         except Exception:
             log.exception("options for %s failed", payload.get("action_id"))
             options = []

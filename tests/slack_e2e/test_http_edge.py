@@ -522,3 +522,57 @@ def test_a_replayed_request_acts_once_on_every_path_that_writes(
     sent = sender.command(f"history {no}")
     history = replay_app.double.wait_for(RESPONSE_URL, lambda c: c.target == sent.response_url_id)
     assert history.body["text"] == "1 interaction" and "Replayed note" in history.text
+
+
+def _log_message(
+    app: SlackProcess, sender: SlackSender, message: dict[str, Any], no: str, text: str
+) -> tuple[dict[str, Any], str]:
+    """Open "Log to contact" on `message` and build its submission (not sent): the payload
+    and the response_url id the answer goes to."""
+    shortcut = sender.interaction(sender.message_action("contactbot_log_message", message))
+    opened = app.double.wait_for(
+        "views.open", lambda c: c.body.get("trigger_id") == shortcut.payload["trigger_id"]
+    )
+    values = {
+        **selected("contact", "contact_search", no, kind="external_select"),
+        "description": {"value": {"type": "plain_text_input", "value": text}},
+    }
+    return sender.view_submission(opened.view, values), shortcut.response_url_id
+
+
+def _answer(app: SlackProcess, target: str) -> str:
+    return app.double.wait_for(RESPONSE_URL, lambda c: c.target == target).text
+
+
+def test_log_to_contact_logs_a_message_once_through_log(replay_app: SlackProcess) -> None:
+    """The same Slack message logged on the same contact twice is one interaction (the rule
+    of storage.interactions, keyed by the permalink), and a retried submission (Slack's
+    X-Slack-Retry-Num) is the dispatcher's duplicate delivery: it answers nothing."""
+    sender = SlackSender(replay_app.port, replay_app.double)
+    created = sender.command('new company "Logged Once Ltd"')
+    no = re.findall(r"CT\d{6}", _answer(replay_app, created.response_url_id))[0]
+    message = {"ts": "1700000777.000100", "user": "U_CUSTOMER", "text": "Send the quote, won’t you"}
+
+    first, first_answer = _log_message(
+        replay_app, sender, message, no, "Quote asked – it’s “urgent”"
+    )
+    assert sender.interaction(first).response.status == 200
+    assert f"Logged the message on {no}" in _answer(replay_app, first_answer)
+    again, again_answer = _log_message(replay_app, sender, message, no, "The same message again")
+    assert sender.interaction(again).response.status == 200
+    assert f"That message is on {no}" in _answer(replay_app, again_answer)
+
+    other = {"ts": "1700000777.000200", "user": "U_CUSTOMER", "text": "Another message"}
+    retried, retried_answer = _log_message(replay_app, sender, other, no, "Another one")
+    assert sender.interaction(retried).response.status == 200
+    assert f"Logged the message on {no}" in _answer(replay_app, retried_answer)
+    assert sender.interaction(retried, retry=1).response.status == 200
+    replay_app.wait_for_log(rf"delivery \S*{re.escape(retried['trigger_id'])}:log\S* ran already")
+
+    sent = sender.command(f"history {no}")
+    history = replay_app.double.wait_for(RESPONSE_URL, lambda c: c.target == sent.response_url_id)
+    assert history.body["text"] == "2 interactions"
+    assert "Quote asked – it’s “urgent”" in history.text
+    assert "The same message again" not in history.text
+    answers = [c for c in replay_app.double.calls(RESPONSE_URL) if c.target == retried_answer]
+    assert len(answers) == 1

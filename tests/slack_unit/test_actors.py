@@ -33,7 +33,7 @@ class FakeClient:
 
 
 def test_no_roles_configured_everyone_sales_nobody_admin(bot: ChatBot) -> None:
-    resolver = ActorResolver(bot.app.store, RoleSettings(), FakeClient())  # type: ignore[arg-type]
+    resolver = ActorResolver(bot.app.dispatcher, RoleSettings(), FakeClient())  # type: ignore[arg-type]
     assert resolver.roles("U1") == frozenset({SALES})
     actor = resolver.actor("U1")
     assert not actor.has(ADMIN) and actor.has(SALES) and actor.salesperson_code is None
@@ -44,7 +44,7 @@ def test_roles_by_user_id_and_user_group(bot: ChatBot) -> None:
     roles = RoleSettings(
         admin=frozenset({"U_ADMIN", "S_ADMINS"}), sales=frozenset({"U_SALES", "S_SALES"})
     )
-    resolver = ActorResolver(bot.app.store, roles, client)  # type: ignore[arg-type]
+    resolver = ActorResolver(bot.app.dispatcher, roles, client)  # type: ignore[arg-type]
     assert resolver.roles("U_ADMIN") == frozenset({ADMIN, SALES})
     assert resolver.roles("U_GROUP_ADMIN") == frozenset({ADMIN, SALES})
     assert resolver.roles("U_SALES") == frozenset({SALES})
@@ -61,7 +61,7 @@ def test_roles_by_user_id_and_user_group(bot: ChatBot) -> None:
 
 def test_refused_user_gets_nothing_from_the_dispatcher(bot: ChatBot) -> None:
     resolver = ActorResolver(
-        bot.app.store,
+        bot.app.dispatcher,
         RoleSettings(sales=frozenset({"U_SALES"})),
         FakeClient(),  # type: ignore[arg-type]
     )
@@ -72,7 +72,7 @@ def test_salesperson_by_slack_id_then_by_email_remembered(bot: ChatBot) -> None:
     bot.ok("codes salespeople add SP1 name=Sam slack_user_id=U_SAM")
     bot.ok("codes salespeople add SP2 name=Pat email=Pat@Example.com")
     client = FakeClient(emails={"U_PAT": "pat@example.com", "U_X": "x@example.com"})
-    resolver = ActorResolver(bot.app.store, RoleSettings(), client)  # type: ignore[arg-type]
+    resolver = ActorResolver(bot.app.dispatcher, RoleSettings(), client)  # type: ignore[arg-type]
     assert resolver.actor("U_SAM").salesperson_code == "SP1"
     assert ("users.info", "U_SAM") not in client.calls
     assert resolver.actor("U_PAT").salesperson_code == "SP2"
@@ -81,7 +81,7 @@ def test_salesperson_by_slack_id_then_by_email_remembered(bot: ChatBot) -> None:
         assert session.get(Salesperson, "SP2").slack_user_id == "U_PAT"
     # A fresh resolver finds Pat by id now, without asking Slack.
     fresh_client = FakeClient()
-    fresh = ActorResolver(bot.app.store, RoleSettings(), fresh_client)  # type: ignore[arg-type]
+    fresh = ActorResolver(bot.app.dispatcher, RoleSettings(), fresh_client)  # type: ignore[arg-type]
     assert fresh.salesperson("U_PAT") == "SP2"
     assert fresh_client.calls == []
     # New contacts get the creator's salesperson.
@@ -97,7 +97,7 @@ def test_caches_expire(bot: ChatBot) -> None:
     now = [0.0]
     client = FakeClient(groups={"S1": ["U1"]}, emails={"U2": "new@example.com"})
     resolver = ActorResolver(
-        bot.app.store,
+        bot.app.dispatcher,
         RoleSettings(sales=frozenset({"S1"})),
         client,  # type: ignore[arg-type]
         cache_seconds=60,

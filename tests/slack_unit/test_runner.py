@@ -31,7 +31,7 @@ class RecordingClient(FakeClient):
 
 def _runner(bot: ChatBot, roles: RoleSettings | None = None) -> tuple[SlackRunner, RecordingClient]:
     client = RecordingClient()
-    resolver = ActorResolver(bot.app.store, roles or RoleSettings(), client)  # type: ignore[arg-type]
+    resolver = ActorResolver(bot.app.dispatcher, roles or RoleSettings(), client)  # type: ignore[arg-type]
     return SlackRunner(bot.app, resolver, client), client  # type: ignore[arg-type]
 
 
