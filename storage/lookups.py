@@ -31,8 +31,9 @@ def recent_contacts(session: Session, salesperson: str | None, limit: int) -> li
 def contacts_matching(
     session: Session, query: str, limit: int, *, companies_only: bool = False
 ) -> list[Contact]:
-    """The contact numbered `query` first, then find's ranking (suggest_contacts: nothing past the query cap), at most
-    `limit`; with `companies_only`, companies only. Empty for an empty query."""
+    """The contact numbered `query` first, then find's ranking (suggest_contacts: nothing
+    past the query cap), at most `limit`; with `companies_only`, companies only. Empty for an
+    empty query."""
     query = query.strip()
     if not query:
         return []
