@@ -404,3 +404,10 @@ def selected(
             }
         }
     }
+
+
+def numbers_named(text: str, name: str) -> set[str]:
+    """The contact numbers on the lines of a `find` reply that hold `name`: find lists the
+    near spellings after the exact ones, so counting every number would count those too."""
+    lines = [line for line in text.splitlines() if name in line]
+    return {no for line in lines for no in re.findall(r"CT\d{6}", line)}

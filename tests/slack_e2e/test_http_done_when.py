@@ -22,6 +22,7 @@ from tests.slack_e2e.harness import (
     SlackSender,
     contactbot_command,
     get,
+    numbers_named,
     request,
     signed_headers,
 )
@@ -100,8 +101,7 @@ def test_unsigned_stale_and_forged_requests_get_401_and_run_nothing(
 def _count(app: SlackProcess, sender: SlackSender, name: str) -> int:
     """Contacts of exactly this name (find lists near names after them)."""
     reply = reply_to(app.double, sender.command(f'find "{name}"').response_url_id)
-    lines = [line for line in reply.text.splitlines() if name in line]
-    return len({no for line in lines for no in re.findall(r"CT\d{6}", line)})
+    return len(numbers_named(reply.text, name))
 
 
 def test_a_retried_delivery_creates_one_contact(app: SlackProcess, sender: SlackSender) -> None:

@@ -39,6 +39,7 @@ from tests.slack_e2e.conftest import database, running_app
 from tests.slack_e2e.harness import (
     SlackProcess,
     SlackSender,
+    numbers_named,
     request,
     selected,
     signed_headers,
@@ -455,7 +456,7 @@ def replay(port: int, body: bytes) -> tuple[int, int]:
 def count_named(sender: SlackSender, name: str) -> int:
     sent = sender.command(f'find "{name}"')
     reply = sender.double.wait_for(RESPONSE_URL, lambda c: c.target == sent.response_url_id)
-    return len(set(re.findall(r"CT\d{6}", reply.text)))
+    return len(numbers_named(reply.text, name))
 
 
 def test_a_replayed_request_acts_once_on_every_path_that_writes(

@@ -11,7 +11,7 @@ import pytest
 
 from tests.slack_double import RESPONSE_URL, Call, SlackDouble
 from tests.slack_e2e.conftest import database, running_app
-from tests.slack_e2e.harness import APP_TOKEN, SlackProcess, SlackSender
+from tests.slack_e2e.harness import APP_TOKEN, SlackProcess, SlackSender, numbers_named
 from tests.slack_e2e.socket_mode_server import SocketModeServer
 from tests.slack_unit.helpers import check_blocks
 
@@ -75,10 +75,7 @@ def test_a_redelivery_with_retry_attempt_creates_nothing_new(
     app.wait_for_log(rf"delivery \S*{re.escape(str(payload['trigger_id']))}\S* ran already")
     found, envelope = command(socket_server, sender, 'find "Socket Retry"')
     socket_server.wait_for_ack(envelope)
-    lines = [
-        line for line in reply_to(app.double, found).text.splitlines() if "Socket Retry" in line
-    ]
-    assert len({no for line in lines for no in re.findall(r"CT\d{6}", line)}) == 1
+    assert len(numbers_named(reply_to(app.double, found).text, "Socket Retry")) == 1
 
 
 def test_an_ack_carries_the_answer_of_a_block_suggestion(
