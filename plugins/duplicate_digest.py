@@ -43,7 +43,7 @@ def slack_poster(settings: Settings) -> Poster:
     """chat.postMessage with the bot token, through the configured Web API base URL."""
     from slack_sdk.errors import SlackApiError
 
-    from bot.slack.cli import BOT_TOKEN
+    from bot.slack.startup import BOT_TOKEN
     from bot.slack.client import make_web_client
 
     token = os.environ.get(BOT_TOKEN)

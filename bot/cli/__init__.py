@@ -71,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     mail_commands.add_parser("run", help="keep mailboxes in sync (IMAP IDLE or polling)")
     commands.add_parser("run", help="start what is configured: Slack, mail worker, scheduler")
 
-    from bot.slack.cli import add_arguments as add_slack_arguments
+    from bot.slack.startup import add_arguments as add_slack_arguments
 
     slack = commands.add_parser(
         "slack",
@@ -88,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
 #: Subcommands that live in a module of their own, one per concern: each module has
 #: `add_parser(subparsers) -> ArgumentParser` and `run(settings, args) -> int`. Add a line here
 #: rather than growing this file.
-SUBCOMMAND_MODULES = ("bot.duplicates_cli", "bot.relations_cli", "bot.jobs_cli")
+SUBCOMMAND_MODULES = ("bot.cli.dupes", "bot.cli.contacts", "bot.cli.jobs")
 
 
 def _subcommand_modules() -> list[ModuleType]:
@@ -141,7 +141,7 @@ def _cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     from storage.csv_import import import_contacts
 
     if args.what != "contacts":
-        from bot.relations_cli import import_command
+        from bot.cli.contacts import import_command
 
         return import_command(settings, args)
     app = build_app(settings)
@@ -171,19 +171,19 @@ def _cmd_export(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_mail(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.mail.cli import mail_command
+    from bot.cli.run import mail_command
 
     return mail_command(settings, args)
 
 
 def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.mail.cli import run_everything
+    from bot.cli.run import run_everything
 
     return run_everything(settings, args)
 
 
 def _cmd_slack(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.slack.cli import slack_command
+    from bot.slack.startup import slack_command
 
     return slack_command(settings, args)
 
