@@ -43,8 +43,8 @@ def slack_poster(settings: Settings) -> Poster:
     """chat.postMessage with the bot token, through the configured Web API base URL."""
     from slack_sdk.errors import SlackApiError
 
-    from bot.slack.startup import BOT_TOKEN
     from bot.slack.client import make_web_client
+    from bot.slack.startup import BOT_TOKEN
 
     token = os.environ.get(BOT_TOKEN)
     if not token:

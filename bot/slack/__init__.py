@@ -36,8 +36,8 @@ def plan(settings: Settings, env: Mapping[str, str] | None = None) -> tuple[str 
 
 def start(app: App, stop: threading.Event) -> None:
     """Serve Slack until `stop` is set (run in a thread by `contactbot run`)."""
-    from bot.slack.startup import APP_TOKEN, SIGNING_SECRET, SlackStartError, build
     from bot.slack.server import serve_http, serve_socket_mode
+    from bot.slack.startup import APP_TOKEN, SIGNING_SECRET, SlackStartError, build
 
     http = app.settings.slack.mode == "http"
     try:

@@ -1,22 +1,17 @@
-"""`contactbot slack` (Socket Mode) and `contactbot slack --http --port N [--host H]`.
+"""What Slack needs to start: the token variables, their check, and the Bolt app.
 
 Tokens come from the environment only: SLACK_BOT_TOKEN, plus SLACK_APP_TOKEN for Socket Mode or
-SLACK_SIGNING_SECRET for HTTP mode. A missing one is refused at start with its name (exit 2,
-one line on standard error).
+SLACK_SIGNING_SECRET for HTTP mode. Used by `contactbot slack` (bot.cli.slack) and by the hook
+`contactbot run` starts (bot.slack.start).
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
-import signal
-import sys
-import threading
 from collections.abc import Mapping
 
-from bot.config import Settings
-from bot.runtime import App, build_app
+from bot.runtime import App
 
 log = logging.getLogger(__name__)
 
@@ -44,16 +39,6 @@ def check_environment(http: bool, env: Mapping[str, str] | None = None) -> None:
             )
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--http", action="store_true", help="HTTP mode (default: Socket Mode, no public URL)"
-    )
-    parser.add_argument("--port", type=int, help="HTTP mode: port (default: slack.port, 3000)")
-    parser.add_argument(
-        "--host", help="HTTP mode: address to listen on (default: slack.host, 0.0.0.0)"
-    )
-
-
 def build(app: App, http: bool, env: Mapping[str, str] | None = None):  # type: ignore[no-untyped-def]
     """The Bolt app, or SlackStartError with one line that says why not."""
     from slack_bolt.error import BoltError
@@ -75,70 +60,3 @@ def build(app: App, http: bool, env: Mapping[str, str] | None = None):  # type: 
         raise SlackStartError(f"Slack refused {BOT_TOKEN}: {error}") from None
     except (SlackClientError, OSError) as error:
         raise SlackStartError(f"cannot reach the Slack Web API ({error}).") from None
-
-
-def slack_command(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.slack.server import serve_http, serve_socket_mode
-
-    http = bool(args.http)
-    try:
-        check_environment(http)
-    except SlackStartError as error:
-        print(f"contactbot: {error}", file=sys.stderr)
-        return 2
-    port = args.port if args.port is not None else settings.slack.port
-    host = args.host or settings.slack.host
-    if not 1 <= port <= 65535:
-        print(f"contactbot: --port: {port} is not a port number (1 to 65535).", file=sys.stderr)
-        return 2
-    app = build_app(settings)
-    try:
-        try:
-            bolt = build(app, http)
-        except SlackStartError as error:
-            print(f"contactbot: {error}", file=sys.stderr)
-            return 2
-        stop = threading.Event()
-        _stop_on_signals(stop, interrupt=http)
-        if http:
-            print(
-                f"contactbot: Slack HTTP mode on http://{host}:{port}/slack/events "
-                f"(health: /healthz). Stop with Ctrl-C.",
-                file=sys.stderr,
-                flush=True,
-            )
-            try:
-                serve_http(
-                    bolt,
-                    app,
-                    host=host,
-                    port=port,
-                    signing_secret=os.environ[SIGNING_SECRET],
-                    stop=stop,
-                )
-            except OSError as error:
-                print(f"contactbot: cannot listen on {host}:{port}: {error}", file=sys.stderr)
-                return 2
-            except KeyboardInterrupt:
-                pass
-        else:
-            print("contactbot: Slack Socket Mode. Stop with Ctrl-C.", file=sys.stderr, flush=True)
-            serve_socket_mode(bolt, os.environ[APP_TOKEN], stop)
-        return 0
-    finally:
-        app.close()
-
-
-def _stop_on_signals(stop: threading.Event, *, interrupt: bool = False) -> None:
-    """SIGTERM and SIGINT set `stop`; with `interrupt`, they also break the main thread out of
-    the HTTP server's loop (waitress serves on the main thread)."""
-    if threading.current_thread() is not threading.main_thread():
-        return
-
-    def handle(*_: object) -> None:
-        stop.set()
-        if interrupt:
-            raise KeyboardInterrupt
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, handle)
