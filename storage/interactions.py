@@ -19,6 +19,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from storage.clock import utcnow
 from storage.codes import code_table
 from storage.contacts import DELETE_HOOKS, TYPE_CHANGE_GUARDS
 from storage.errors import UserError
@@ -32,10 +33,6 @@ SOURCES = ("imap", "slack", "shell", "api")
 
 DESCRIPTION_LIMIT = 250
 MESSAGE_ID_LIMIT = 250
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def record_interaction(
@@ -82,7 +79,7 @@ def record_interaction(
         direction=direction,
         initiated_by=initiated_by,
         salesperson=salesperson or contact.salesperson or None,
-        occurred_at=occurred_at or _utcnow(),
+        occurred_at=occurred_at or utcnow(),
         description=description,
         duration_minutes=duration_minutes,
         cost=cost,
@@ -92,7 +89,7 @@ def record_interaction(
         mailbox="",
         folder="",
         snippet="",
-        created_at=_utcnow(),
+        created_at=utcnow(),
     )
     session.add(interaction)
     session.flush()
@@ -122,7 +119,7 @@ def record_email_interactions(session: Session, rows: Sequence[EmailInteraction]
     """
     if not rows:
         return 0
-    now = _utcnow()
+    now = utcnow()
     values: list[dict[str, Any]] = [
         {
             "contact_id": r.contact_id,

@@ -8,12 +8,12 @@ pair of names, a UIDVALIDITY and a number.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from storage.clock import utcnow
 from storage.models import MailFolderState, MailSkipped
 
 
@@ -22,10 +22,6 @@ class FolderPosition:
     uidvalidity: int
     last_uid: int
     reset: bool  # the UIDVALIDITY changed (or the folder is new): scan from the start
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def folder_position(
@@ -70,7 +66,7 @@ def save_position(
         session.add(state)
     state.uidvalidity = uidvalidity
     state.last_uid = last_uid
-    state.updated_at = _utcnow()
+    state.updated_at = utcnow()
     session.flush()
 
 
@@ -102,7 +98,7 @@ def record_skipped(
             uid=uid,
             reason=reason[:500],
             message_id=message_id[:250],
-            created_at=_utcnow(),
+            created_at=utcnow(),
         )
     )
 
