@@ -8,6 +8,7 @@ pair of names, a UIDVALIDITY and a number.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -22,6 +23,10 @@ class FolderPosition:
     uidvalidity: int
     last_uid: int
     reset: bool  # the UIDVALIDITY changed (or the folder is new): scan from the start
+
+
+#: PostgreSQL refuses NUL in text, and a reason quotes an exception that may quote the mail.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def folder_position(
@@ -96,8 +101,8 @@ def record_skipped(
             folder=folder,
             uidvalidity=uidvalidity,
             uid=uid,
-            reason=reason[:500],
-            message_id=message_id[:250],
+            reason=_CONTROLS.sub("", reason)[:500],
+            message_id=_CONTROLS.sub("", message_id)[:250],
             created_at=utcnow(),
         )
     )

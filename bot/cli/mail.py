@@ -7,7 +7,7 @@ import sys
 
 from bot.cli.signals import stop_on_signals
 from bot.config import Settings
-from bot.mail.worker import MailWorker
+from bot.mail.worker import MailWorker, SyncReport
 from bot.runtime import App, build_app
 
 
@@ -28,6 +28,19 @@ def make_worker(app: App) -> MailWorker:
     return worker
 
 
+#: `mail sync` exit codes: every folder read; a mailbox could not be read (connection,
+#: login, database); every mailbox read, but a configured folder would not open.
+EXIT_OK, EXIT_ERROR, EXIT_FOLDER_WARNING = 0, 1, 3
+
+
+def sync_exit_code(report: SyncReport) -> int:
+    """Errors win over warnings: a cron job sees 1 for a mailbox not read at all and 3 for a
+    folder missing from an otherwise read mailbox (the report names it)."""
+    if report.errors:
+        return EXIT_ERROR
+    return EXIT_FOLDER_WARNING if report.warnings else EXIT_OK
+
+
 def run(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.mail.accounts:
         print(
@@ -43,7 +56,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             report = worker.sync_once()
             for line in report.lines():
                 print(line)
-            return 1 if report.errors else 0
+            return sync_exit_code(report)
         stop_on_signals(worker.stop)
         worker.run()
         return 0

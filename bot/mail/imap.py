@@ -8,6 +8,11 @@
   message costs imapclient's lexer some time, but a real header (Received, DKIM, ARC, the
   antispam lines) is several kilobytes, which cost more to receive and to select from here,
   and far more over a network than from a local Dovecot.
+- A message whose selected fields fill the slice (a mail to thousands of people) has the
+  rest of them fetched for that UID alone, up to `HEADER_MAX`; past that the message is
+  marked `header_cut`, and the worker records it with the reason: never dropped silently.
+- A folder the server will not open (missing, no rights) raises `FolderUnavailable`, which
+  is not a connection error: the worker reports that folder and reads the others.
 - After-actions touch only the UIDs named: MOVE where the server has it, else COPY +
   \\Deleted + UID EXPUNGE of exactly those UIDs. A bare EXPUNGE (which would also remove
   messages someone else marked \\Deleted) is never sent.
@@ -17,12 +22,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientError
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
 from bot.mail.config import MailAccount
 from bot.mail.parse import HEADER_FIELDS
@@ -32,8 +38,25 @@ log = logging.getLogger(__name__)
 #: Errors that mean "the server or the connection is unusable": retry later with backoff.
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (IMAPClientError, OSError, EOFError)
 
-HEADER_LIMIT = 256 * 1024  # at most this much of the fetched header fields per message
-FIELDS_ITEM = f"BODY.PEEK[HEADER.FIELDS ({' '.join(HEADER_FIELDS)})]<0.{HEADER_LIMIT}>"
+HEADER_LIMIT = 256 * 1024  # the fields fetched per message with the batch
+HEADER_MAX = 32 * 1024 * 1024  # a message's fields read at most (its rest fetched alone)
+FIELDS = f"BODY.PEEK[HEADER.FIELDS ({' '.join(HEADER_FIELDS)})]"
+FIELDS_ITEM = f"{FIELDS}<0.{HEADER_LIMIT}>"
+ADDRESS_FIELDS = ("TO", "CC")  # the fields that grow with the recipients
+
+
+_TIMING = re.compile(r"\s*\([0-9.]+ \+ [0-9.+ ]*secs?\)\.?$")
+
+
+class FolderUnavailable(Exception):
+    """The server refused to open a folder (it does not exist, or we may not read it).
+
+    Not a connection error: the session is still good, and the other folders can be read."""
+
+    def __init__(self, folder: str, reason: str) -> None:
+        super().__init__(f"cannot open folder {folder!r}: {reason}")
+        self.folder = folder
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -49,6 +72,8 @@ class FetchedMessage:
     uid: int
     header: bytes
     text: bytes
+    #: the fields went on past HEADER_MAX: `header` holds the first HEADER_MAX bytes only
+    header_cut: bool = False
 
 
 def _part(data: dict[bytes, object], prefix: bytes) -> bytes:
@@ -61,6 +86,15 @@ def _part(data: dict[bytes, object], prefix: bytes) -> bytes:
 
 def _fetched(uid: int, data: dict[bytes, object]) -> FetchedMessage:
     return FetchedMessage(uid, _part(data, b"BODY[HEADER"), _part(data, b"BODY[TEXT]"))
+
+
+def _server_text(error: BaseException) -> str:
+    """The server's words in an imapclient error, without the `select failed:` prefix."""
+    text = str(error.args[0] if error.args else error)
+    if text.startswith(("b'", 'b"')):
+        text = text[2:-1]
+    text = text.partition("failed: ")[2] or text
+    return _TIMING.sub("", text).strip()  # Dovecot's "(0.001 + 0.000 secs)." says nothing here
 
 
 def _naive_utc(value: object) -> dt.datetime | None:
@@ -135,8 +169,17 @@ class ImapSession:
                 log.debug("shutdown of a dead connection failed", exc_info=True)
 
     def select(self, folder: str, *, readonly: bool) -> FolderInfo:
-        """Select (or EXAMINE, when nothing will be changed) a folder."""
-        response = self.client.select_folder(folder, readonly=readonly)
+        """Select (or EXAMINE, when nothing will be changed) a folder.
+
+        A NO or BAD from the server (the folder is missing, or not ours to read) raises
+        FolderUnavailable; a broken connection raises what CONNECTION_ERRORS lists."""
+        try:
+            response = self.client.select_folder(folder, readonly=readonly)
+        except IMAPClientAbortError:
+            raise
+        except IMAPClientError as error:
+            self.selected = None  # a failed SELECT leaves no folder selected (RFC 3501)
+            raise FolderUnavailable(folder, _server_text(error)) from error
         self.selected, self.readonly = folder, readonly
         uidnext = response.get(b"UIDNEXT")
         return FolderInfo(
@@ -159,7 +202,40 @@ class ImapSession:
         """
         text_item = f"BODY.PEEK[TEXT]<0.{text_bytes}>"
         response = self.client.fetch(list(range(low, high + 1)), [FIELDS_ITEM, text_item])
-        return [_fetched(uid, response[uid]) for uid in sorted(response)]
+        messages = [_fetched(uid, response[uid]) for uid in sorted(response)]
+        return [self._whole(m) if len(m.header) >= HEADER_LIMIT else m for m in messages]
+
+    def _whole(self, message: FetchedMessage) -> FetchedMessage:
+        """The rest of the fields of a message that filled the batch's slice, fetched for
+        that UID alone (rare: a mail to thousands). Past HEADER_MAX, To and Cc are cut at
+        their last whole line and the other fields (From, Subject, Message-ID, …, which
+        may come after them) are fetched on their own; the message says so (`header_cut`)."""
+        rest_limit = HEADER_MAX - HEADER_LIMIT
+        rest = self._fields(message.uid, FIELDS, HEADER_LIMIT, rest_limit)
+        header = message.header + rest
+        cut = len(rest) >= rest_limit
+        if cut:
+            others = " ".join(f for f in HEADER_FIELDS if f not in ADDRESS_FIELDS)
+            head = self._fields(
+                message.uid, f"BODY.PEEK[HEADER.FIELDS ({others})]", 0, HEADER_LIMIT
+            )
+            addresses = f"BODY.PEEK[HEADER.FIELDS ({' '.join(ADDRESS_FIELDS)})]"
+            tail = self._fields(message.uid, addresses, 0, HEADER_MAX)
+            header = head.rstrip(b"\r\n") + b"\r\n" + tail[: tail.rfind(b"\n") + 1]
+        log.info(
+            "%s uid %s: %d bytes of header fields%s",
+            self.selected,
+            message.uid,
+            len(header),
+            f" (cut: To and Cc beyond {HEADER_MAX} bytes are not read)" if cut else "",
+        )
+        return FetchedMessage(message.uid, header, message.text, header_cut=cut)
+
+    def _fields(self, uid: int, item: str, start: int, length: int) -> bytes:
+        """`length` bytes from `start` of a BODY.PEEK[HEADER.FIELDS (…)] item of one UID
+        (b"" when the message is gone meanwhile)."""
+        response = self.client.fetch([uid], [f"{item}<{start}.{length}>"])
+        return _part(response.get(uid, {}), b"BODY[HEADER")
 
     def internal_dates(self, uids: Sequence[int]) -> dict[int, dt.datetime]:
         """The server's arrival time (naive UTC) of these UIDs, where it gives one."""

@@ -4,6 +4,11 @@ The worker fetches only selected header fields and the first few kilobytes of th
 (never whole messages with attachments), so this parser must cope with truncated MIME,
 broken encoded-words, unknown charsets and 8-bit headers. It never raises: what it cannot
 read is replaced, and the trouble is listed in `ReceivedEmail.problems`.
+
+Control characters (C0 but tab and newline, DEL, C1) are removed from everything the email
+puts in the store: PostgreSQL refuses NUL in text, and an escape sequence in a subject would
+reach a terminal through the shell. An address holding one is not an address. Header lines
+end at CRLF or LF only, so a control character in a value cannot start a header of its own.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import hashlib
 import html
 import quopri
 import re
+from email.errors import HeaderParseError
 from email.header import decode_header
 from email.message import Message
 from email.parser import BytesParser
@@ -27,8 +33,9 @@ from storage.errors import UserError
 from storage.normalize import normalize_email
 
 #: The header fields fetched with BODY.PEEK[HEADER.FIELDS (…)]. A message without a
-#: Message-ID gets an id hashed from the server's reply for exactly these: changing the list
-#: changes those ids, and such mail already logged would be logged again on a rescan.
+#: Message-ID gets an id hashed from the server's reply for exactly these and the start of
+#: the body (`synthetic_message_id`): changing the list changes those ids, and such mail
+#: already logged would be logged again on a rescan.
 HEADER_FIELDS = (
     "FROM",
     "SENDER",
@@ -64,6 +71,21 @@ _DROP_HTML = re.compile(
 )
 _UNFOLD = re.compile(r"\r?\n[ \t]+")
 _BREAKS = re.compile(r"<\s*(br|/p|/div|/tr|/li)\b[^>]*>", re.IGNORECASE)
+#: C0 controls but tab and newline, DEL, and C1: never stored, never shown.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROLS_ALL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: How much of the body (as the server sends it) goes into the id of mail without a
+#: Message-ID; less when mail.text_bytes is set lower.
+ID_BODY_BYTES = 4096
+
+
+def without_controls(value: str, problems: list[str] | None = None, what: str = "") -> str:
+    """`value` with C0 (but tab and newline), DEL and C1 control characters removed; the
+    removal is noted in `problems` as "control characters removed from <what>"."""
+    cleaned = _CONTROLS.sub("", value)
+    if problems is not None and len(cleaned) != len(value):
+        problems.append(f"control characters removed from {what}")
+    return cleaned
 
 
 def _unsurrogate(value: str) -> str:
@@ -100,25 +122,32 @@ def _decode_bytes(
         return raw.decode("latin-1")
 
 
-def decode_words(value: str | None, problems: list[str]) -> str:
-    """An RFC 2047 header value as text; broken encoded-words are kept as written."""
+def decode_words(value: str | None, problems: list[str], what: str = "a header") -> str:
+    """An RFC 2047 header value as text on one line, without control characters; broken
+    encoded-words are kept as written. `what` names the value in `problems`."""
     if not value:
         return ""
     value = _unsurrogate(str(value))
     if "=?" not in value:
-        return _SPACE.sub(" ", value).strip()
+        return _one_line(value, problems, what)
     try:
         parts = decode_header(value)
-    except (ValueError, binascii.Error, AssertionError, IndexError):
+    except (ValueError, binascii.Error, AssertionError, IndexError, HeaderParseError):
         problems.append("broken encoded-word")
-        return _SPACE.sub(" ", value).strip()
+        return _one_line(value, problems, what)
     text = []
     for chunk, charset in parts:
         if isinstance(chunk, bytes):
             text.append(_decode_bytes(chunk, charset, problems))
         else:
             text.append(chunk)
-    return _SPACE.sub(" ", "".join(text)).strip()
+    return _one_line("".join(text), problems, what)
+
+
+def _one_line(value: str, problems: list[str], what: str) -> str:
+    """Whitespace runs as one space, control characters removed (an encoded-word may hide
+    them as well as the raw header)."""
+    return _SPACE.sub(" ", without_controls(value, problems, what)).strip()
 
 
 @lru_cache(maxsize=65536)
@@ -128,7 +157,7 @@ def normalize_address(address: str) -> str:
     Plain ASCII addresses only need lower case (the store lower-cases them the same way);
     anything else goes through the store's own normaliser (IDNA domain)."""
     address = address.strip().strip("<>")
-    if address.count("@") != 1 or " " in address:
+    if address.count("@") != 1 or " " in address or _CONTROLS_ALL.search(address):
         return ""
     local, domain = address.split("@")
     if not local or "." not in domain:
@@ -151,7 +180,10 @@ class Headers:
     def __init__(self, raw: bytes) -> None:
         text = raw.decode("utf-8", "replace")
         self.fields: dict[str, list[str]] = {}
-        for line in _UNFOLD.sub(" ", text).splitlines():
+        # Lines end at LF (CRLF) only: str.splitlines() would also end one at \x0b, \x0c,
+        # \x1c-\x1e, \x85 or U+2028 inside a value, and what follows would be read as a
+        # header of its own (a Subject carrying "\x1cFrom: someone@else").
+        for line in _UNFOLD.sub(" ", text).split("\n"):
             name, colon, value = line.partition(":")
             if colon and name and " " not in name:
                 self.fields.setdefault(name.strip().lower(), []).append(value.strip())
@@ -185,9 +217,12 @@ def _addresses(headers: Headers, name: str, problems: list[str]) -> tuple[EmailA
     for display, address in pairs:
         if not address:
             continue
-        result.append(
-            EmailAddress(decode_words(display, problems), address, normalize_address(address))
-        )
+        normalized = normalize_address(address)
+        if not normalized and _CONTROLS_ALL.search(address):
+            problems.append(f"control characters in a {name} address")
+            address = _CONTROLS_ALL.sub("", address)
+        name_text = decode_words(display, problems, "a name") if display else ""
+        result.append(EmailAddress(name_text, address, normalized))
     return tuple(result)
 
 
@@ -209,20 +244,42 @@ def _date(
     return parsed
 
 
-def _message_id(headers: Headers, problems: list[str], header_bytes: bytes) -> str:
+def _message_id(
+    headers: Headers, problems: list[str], header_bytes: bytes, text_bytes: bytes
+) -> str:
     raw = headers.get("Message-ID")
     if raw:
-        match = _MESSAGE_ID.search(_unsurrogate(str(raw)))
+        value = _unsurrogate(str(raw))
+        if _CONTROLS_ALL.search(value):
+            problems.append("control characters removed from the Message-ID")
+            value = _CONTROLS_ALL.sub("", value)
+        match = _MESSAGE_ID.search(value)
         if match and len(match.group(0)) <= 250:
             return match.group(0)
-        text = _SPACE.sub("", _unsurrogate(str(raw)))
+        text = _SPACE.sub("", value)
         if text and len(text) <= 250:
             return text
-    # No usable Message-ID: derive a stable one from the headers, so the same message seen
-    # twice (INBOX and Sent, a rescan) still maps to one id.
     problems.append("missing Message-ID")
-    digest = hashlib.sha256(header_bytes).hexdigest()[:40]
-    return f"<{digest}@contactbot.invalid>"
+    return synthetic_message_id(header_bytes, text_bytes)
+
+
+def synthetic_message_id(header_bytes: bytes, text_bytes: bytes) -> str:
+    """The id of a message without a usable Message-ID: a hash of the selected header
+    fields (as the server sends them) and the start of the body.
+
+    "The same message" is then: the same From, To, Cc, Date, Subject, … and the same first
+    ID_BODY_BYTES of body text, whichever folder or mailbox it is in (INBOX and Sent, a copy
+    in an archive) and however often it is read (a rescan, a restart after a crash): it is
+    logged once. Two messages with the same headers but another body are two. Received,
+    DKIM and other trace lines are not among the selected fields, so the copy that went
+    through a server is still the same as the one saved in Sent; a server that rewrites the
+    body on the way (a footer, another transfer encoding) makes two of it. Line endings
+    and trailing blanks of the body slice do not count."""
+    body = text_bytes[:ID_BODY_BYTES].replace(b"\r\n", b"\n").rstrip()
+    digest = hashlib.sha256(header_bytes)
+    digest.update(b"\0body\0")
+    digest.update(body)
+    return f"<{digest.hexdigest()[:40]}@contactbot.invalid>"
 
 
 def _is_bulk(headers: Headers) -> bool:
@@ -383,7 +440,9 @@ def parse_email(
     headers = Headers(header_bytes)
     senders = _addresses(headers, "From", problems) or _addresses(headers, "Sender", problems)
     try:
-        snippet = snippet_of(_body_from(headers, text_bytes or b"", problems), snippet_chars)
+        body = _body_from(headers, text_bytes or b"", problems)
+        body = body.replace("\r\n", "\n").replace("\r", "\n")  # CR is a line end here
+        snippet = snippet_of(without_controls(body, problems, "the body"), snippet_chars)
     except Exception as error:  # a MIME structure beyond repair: log the headers anyway
         problems.append(f"unreadable body ({type(error).__name__})")
         snippet = ""
@@ -391,8 +450,8 @@ def parse_email(
         mailbox=mailbox,
         folder=folder,
         uid=uid,
-        message_id=_message_id(headers, problems, header_bytes),
-        subject=decode_words(headers.get("Subject"), problems)[:250],
+        message_id=_message_id(headers, problems, header_bytes, text_bytes or b""),
+        subject=decode_words(headers.get("Subject"), problems, "the subject")[:250],
         sender=senders[0] if senders else None,
         to=_addresses(headers, "To", problems),
         cc=_addresses(headers, "Cc", problems),

@@ -8,10 +8,12 @@ restart reads again; the (contact, Message-ID) key makes the repeat harmless. Af
 (flag, move) run only after the commit, on the matched UIDs.
 
 `sync_once` reads everything once. `run` keeps going: IMAP IDLE on each account's first
-folder (renewed before the 29-minute limit; the other folders are read at every wake-up and
-at least every poll interval), or, for servers without IDLE, polling on an APScheduler
-interval. A server going away is logged and retried with exponential backoff; the worker
-never exits because of it.
+folder that opens (renewed before the 29-minute limit; the other folders are read at every
+wake-up and at least every poll interval), or, for servers without IDLE, polling on an
+APScheduler interval. A server going away is logged and retried with exponential backoff;
+the worker never exits because of it. A folder the server will not open (renamed, deleted, a
+typo in the config) is a warning naming the mailbox and folder: the other folders are read all
+the same, and the folder is tried again at the next sync.
 """
 
 from __future__ import annotations
@@ -25,9 +27,15 @@ from dataclasses import dataclass, field, replace
 
 from bot.config import Settings
 from bot.inputs import ReceivedEmail
+from bot.mail import imap
 from bot.mail.config import MailAccount
 from bot.mail.context import EmailContext, EmailOutcome
-from bot.mail.imap import CONNECTION_ERRORS, FetchedMessage, ImapSession
+from bot.mail.imap import (
+    CONNECTION_ERRORS,
+    FetchedMessage,
+    FolderUnavailable,
+    ImapSession,
+)
 from bot.mail.parse import parse_email
 from bot.registry import Registry
 from storage.clock import utcnow, utcnow_aware
@@ -47,14 +55,22 @@ class FolderReport:
     unmatched: int = 0
     skipped: int = 0
     created: int = 0
+    incomplete: int = 0  # logged, but not on every recipient (recorded with the reason)
     rescanned: bool = False
+    #: why the folder was not read at all ("" when it was)
+    unavailable: str = ""
+    #: what was recorded as skipped or incomplete in this run: "uid N: reason"
+    problems: list[str] = field(default_factory=list)
 
     def line(self) -> str:
+        if self.unavailable:
+            return f"{self.mailbox} {self.folder}: not read: {self.unavailable}"
         rescan = " (UIDVALIDITY changed: rescanned)" if self.rescanned else ""
+        incomplete = f", {self.incomplete} incomplete" if self.incomplete else ""
         return (
             f"{self.mailbox} {self.folder}: {self.read} read, {self.logged} logged on "
-            f"{self.matched} matched, {self.unmatched} unmatched, {self.skipped} skipped, "
-            f"{self.created} contacts created{rescan}"
+            f"{self.matched} matched, {self.unmatched} unmatched, {self.skipped} skipped"
+            f"{incomplete}, {self.created} contacts created{rescan}"
         )
 
 
@@ -71,8 +87,41 @@ class SyncReport:
     def read(self) -> int:
         return sum(f.read for f in self.folders)
 
-    def lines(self) -> list[str]:
-        return [f.line() for f in self.folders] + [f"error: {e}" for e in self.errors]
+    @property
+    def warnings(self) -> list[str]:
+        """Folders that could not be opened, as "mailbox folder: reason"."""
+        return [f"{f.mailbox} {f.folder}: {f.unavailable}" for f in self.folders if f.unavailable]
+
+    def lines(self, problems_shown: int = 20) -> list[str]:
+        """The report as `mail sync` prints it: a line per folder, then each problem recorded
+        in this run (at most `problems_shown`), each folder not read and each error."""
+        lines = [f.line() for f in self.folders]
+        problems = [f"{f.mailbox} {f.folder} {p}" for f in self.folders for p in f.problems]
+        lines += [f"problem: {p}" for p in problems[:problems_shown]]
+        if len(problems) > problems_shown:
+            lines.append(f"problem: … and {len(problems) - problems_shown} more")
+        lines += [f"warning: {w}" for w in self.warnings]
+        return lines + [f"error: {e}" for e in self.errors]
+
+
+def _cut_reason() -> str:
+    """Why a message with header fields past imap.HEADER_MAX is logged on some recipients."""
+    size = imap.HEADER_MAX
+    limit = f"{size >> 20} MB" if size % (1 << 20) == 0 else f"{size >> 10} KB"
+    return (
+        f"header fields longer than {limit}: logged on the recipients in the first "
+        f"{limit} only; the others are not logged"
+    )
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """One batch, parsed: the emails, the UIDs that could not be parsed (with the reason),
+    and the UIDs whose header fields were cut at imap.HEADER_MAX."""
+
+    emails: list[ReceivedEmail]
+    failures: list[tuple[int, str]]
+    cut: set[int]
 
 
 class _HandlerFailed(Exception):
@@ -117,6 +166,7 @@ class MailWorker:
         self.timeout = timeout
         self.stop_event = threading.Event()
         self._lock = threading.Lock()  # one batch at a time per worker keeps SQLite calm
+        self._unavailable: set[tuple[str, str]] = set()  # warned about; logged once each
 
     # --- once ------------------------------------------------------------------------
 
@@ -153,6 +203,8 @@ class MailWorker:
         return report
 
     def sync_account(self, session: ImapSession) -> list[FolderReport]:
+        """Read each folder of the account; one the server will not open is reported (its
+        FolderReport says why) and the others are read all the same."""
         account = session.account
         if account.move_to:
             session.ensure_folder(account.move_to)
@@ -160,8 +212,28 @@ class MailWorker:
         for folder in account.folders:
             if self.stop_event.is_set():
                 break
-            reports.append(self.sync_folder(session, folder))
+            try:
+                reports.append(self.sync_folder(session, folder))
+            except FolderUnavailable as error:
+                reports.append(self._folder_unavailable(account, folder, error.reason))
+            else:
+                self._unavailable.discard((account.name, folder))
         return reports
+
+    def _folder_unavailable(self, account: MailAccount, folder: str, reason: str) -> FolderReport:
+        """Warn once per folder while it stays unavailable (`mail run` retries it at every
+        wake-up); the report carries it every time."""
+        key = (account.name, folder)
+        level = logging.DEBUG if key in self._unavailable else logging.WARNING
+        self._unavailable.add(key)
+        log.log(
+            level,
+            "mailbox %s: folder %s cannot be opened (%s); reading the other folders",
+            account.name,
+            folder,
+            reason,
+        )
+        return FolderReport(account.name, folder, unavailable=f"cannot open the folder: {reason}")
 
     def sync_folder(self, session: ImapSession, folder: str) -> FolderReport:
         """Read one folder from the last committed UID on, batch by batch."""
@@ -207,6 +279,7 @@ class MailWorker:
         account = session.account
         emails: list[ReceivedEmail] = []
         failures: list[tuple[int, str]] = []
+        cut: set[int] = {m.uid for m in fetched if m.header_cut}
         for message in fetched:
             try:
                 emails.append(
@@ -225,12 +298,11 @@ class MailWorker:
                 log.exception("%s %s uid %s: cannot parse", account.name, folder, message.uid)
                 failures.append((message.uid, f"cannot parse: {type(error).__name__}: {error}"))
         emails = _dated(session, emails)
+        batch = _Batch(emails, failures, cut)
         # Optimistic first: no savepoint per email (they cost two statements each). Only when
         # a handler fails is the batch rolled back and run again with each email isolated.
         try:
-            return self._commit_batch(
-                account, folder, uidvalidity, high, emails, failures, report, isolate=False
-            )
+            return self._commit_batch(account, folder, uidvalidity, high, batch, report, False)
         except _HandlerFailed:
             log.warning(
                 "%s %s: a handler failed in UIDs up to %s; isolating each email",
@@ -238,9 +310,7 @@ class MailWorker:
                 folder,
                 high,
             )
-            return self._commit_batch(
-                account, folder, uidvalidity, high, emails, failures, report, isolate=True
-            )
+            return self._commit_batch(account, folder, uidvalidity, high, batch, report, True)
 
     def _commit_batch(
         self,
@@ -248,18 +318,16 @@ class MailWorker:
         folder: str,
         uidvalidity: int,
         high: int,
-        emails: list[ReceivedEmail],
-        failures: list[tuple[int, str]],
+        parsed: _Batch,
         report: FolderReport,
-        *,
         isolate: bool,
     ) -> list[int]:
         matched_uids: list[int] = []
         counts = FolderReport(account.name, folder)
         with self._lock, self.store.transaction() as db:
             cache: dict[str, object] = {}
-            batch = tuple(emails)
-            for email in emails:
+            batch = tuple(parsed.emails)
+            for email in parsed.emails:
                 outcome, reason = self._handle(db, account, email, batch, cache, isolate=isolate)
                 counts.read += 1
                 if reason:
@@ -267,6 +335,14 @@ class MailWorker:
                         db, account.name, folder, uidvalidity, email.uid, reason, email.message_id
                     )
                     counts.skipped += 1
+                    counts.problems.append(f"uid {email.uid}: {reason}")
+                elif email.uid in parsed.cut:
+                    reason = _cut_reason()
+                    record_skipped(
+                        db, account.name, folder, uidvalidity, email.uid, reason, email.message_id
+                    )
+                    counts.incomplete += 1
+                    counts.problems.append(f"uid {email.uid}: {reason}")
                 if outcome.matched:
                     counts.matched += 1
                     matched_uids.append(email.uid)
@@ -274,13 +350,15 @@ class MailWorker:
                     counts.unmatched += 1
                 counts.logged += outcome.logged
                 counts.created += len(outcome.created)
-            for uid, reason in failures:
+            for uid, reason in parsed.failures:
                 counts.read += 1
                 counts.skipped += 1
+                counts.problems.append(f"uid {uid}: {reason}")
                 record_skipped(db, account.name, folder, uidvalidity, uid, reason)
             save_position(db, account.name, folder, uidvalidity, high)
-        for name in ("read", "matched", "logged", "unmatched", "skipped", "created"):
+        for name in ("read", "matched", "logged", "unmatched", "skipped", "incomplete", "created"):
             setattr(report, name, getattr(report, name) + getattr(counts, name))
+        report.problems.extend(counts.problems)
         return matched_uids
 
     def _handle(
@@ -422,10 +500,13 @@ class MailWorker:
 
     def _idle_loop(self, session: ImapSession) -> None:
         account = session.account
-        watched = account.folders[0]
         wait_limit = min(self.mail.idle_renew_minutes, self.mail.poll_minutes) * 60
         while not self.stop_event.is_set():
-            self.sync_account(session)
+            readable = [r.folder for r in self.sync_account(session) if not r.unavailable]
+            if not readable:  # none of the folders opens: look again after the poll interval
+                self.stop_event.wait(self.mail.poll_minutes * 60)
+                continue
+            watched = readable[0]  # the first configured folder that opens
             session.select(watched, readonly=account.after == "leave")
             session.client.idle()
             deadline = time.monotonic() + wait_limit

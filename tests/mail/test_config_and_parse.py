@@ -177,3 +177,62 @@ def test_snippet_stops_reading_once_it_is_full_with_the_same_result() -> None:
     for limit in (1, 5, 30, 60, 200, 2000):
         expected = full if len(full) <= limit else full[: limit - 1].rstrip() + "…"
         assert snippet_of(text, limit) == expected, limit
+
+
+def _parse(header: bytes, body: bytes = b"") -> object:
+    return parse_email(header, body, mailbox="m", folder="INBOX", uid=1)
+
+
+def test_a_control_character_in_a_value_does_not_start_a_header() -> None:
+    """str.splitlines() ends a line at \\x1c, \\x0b, \\x85 …: a Subject carrying one made
+    the text after it a From header of its own, ahead of the real one."""
+    for separator in ("\x1c", "\x1d", "\x1e", "\x0b", "\x0c", "\x85", "\u2028"):
+        header = (
+            f"Subject: Hi{separator}From: boss@example.com\r\n"
+            "From: stranger@else.example\r\nMessage-ID: <1@a>\r\n\r\n"
+        ).encode()
+        email = _parse(header)
+        assert email.sender is not None, separator
+        assert email.sender.normalized == "stranger@else.example", repr(separator)
+        assert email.subject.replace(" ", "") == "HiFrom:boss@example.com", repr(separator)
+
+
+def test_control_characters_are_removed_and_noted() -> None:
+    header = (
+        b"From: =?utf-8?q?Jan=00_=1B=5B31mde_Vries?= <jan@acme.example>\r\n"
+        b"To: =?utf-8?q?Sam=07?= <sales@example.com>, bad\x01@acme.example\r\n"
+        b"Subject: =?utf-8?b?" + base64.b64encode(b"Offer\x00\x1b[2J\x7f\xc2\x9b ok") + b"?=\r\n"
+        b"Message-ID: <id\x1b-1@acme.example>\r\n\r\n"
+    )
+    email = _parse(header, b"Hello\x00 there\x1b[0m,\r\n\tall\x08 fine\r\n")
+    assert email.sender is not None and email.sender.name == "Jan [31mde Vries"
+    assert email.subject == "Offer[2J ok"
+    assert email.message_id == "<id-1@acme.example>"
+    assert email.snippet == "Hello there[0m, all fine"
+    assert [(a.name, a.address, a.normalized) for a in email.to] == [
+        ("Sam", "sales@example.com", "sales@example.com"),
+        ("", "bad@acme.example", ""),  # an address with a control character matches nothing
+    ]
+    assert "control characters removed from the subject" in email.problems
+
+
+def test_the_id_of_mail_without_message_id_depends_on_headers_and_body_start() -> None:
+    header = b"From: jan@acme.example\r\nTo: sales@example.com\r\nSubject: Order\r\n\r\n"
+    ids = {_parse(header, b).message_id for b in (b"10 boxes\r\n", b"10 boxes\n  \r\n")}
+    assert len(ids) == 1  # line endings and trailing blanks of the body do not count
+    other = _parse(header, b"20 boxes\r\n").message_id
+    assert other not in ids and other.endswith("@contactbot.invalid>")
+    assert (
+        _parse(header + b"", b"x" * 5000).message_id
+        == _parse(header, b"x" * 4096 + b"y").message_id
+    )
+    with_id = b"Message-ID: <kept@acme.example>\r\n" + header
+    assert _parse(with_id, b"anything").message_id == "<kept@acme.example>"
+
+
+def test_a_broken_base64_encoded_word_is_kept_as_written() -> None:
+    """decode_header raises HeaderParseError on a base64 word of one character: the parser
+    raised, and the worker skipped the whole email ("cannot parse"). Found by the fuzz test."""
+    email = _parse(b"From: jan@acme.example\r\nSubject: =?utf-8?b?A?= offer\r\n\r\n")
+    assert email.subject == "=?utf-8?b?A?= offer"
+    assert "broken encoded-word" in email.problems

@@ -42,7 +42,7 @@ def _prepare_database(path: Path, template: Path) -> str:
     return url
 
 
-def _config(path: Path, url: str, dovecot: Dovecot, user: str) -> Path:
+def _config(path: Path, url: str, dovecot: Dovecot, user: str, folders: str = '["INBOX"]') -> Path:
     path.write_text(
         f"""
 data_dir = "{path.parent / "data"}"
@@ -58,7 +58,7 @@ security = "none"
 allow_insecure = true
 username = "{user}"
 password_env = "{PASSWORD_ENV}"
-folders = ["INBOX"]
+folders = {folders}
 salesperson = "SP1"
 """
     )
@@ -221,3 +221,36 @@ def test_sync_once_history_rerun_and_sigkill_restart(
     )
     assert restarted.returncode == 0, restarted.stderr
     assert _interactions(url_b) == uninterrupted
+
+
+def test_sync_once_names_a_missing_folder_and_reads_the_others(
+    tmp_path: Path, sqlite_template: Path, dovecot: Dovecot, mailbox: str
+) -> None:
+    """`folders = ["Archive-Missing", "INBOX"]`: INBOX is read and logged, the missing folder
+    is a warning naming the mailbox and folder, and the exit code is 3 (read, with a
+    warning), not 1 (a mailbox not read)."""
+    dovecot.append(mailbox, "INBOX", _corpus()[:3])
+    url = _prepare_database(tmp_path / "c.db", sqlite_template)
+    config = _config(
+        tmp_path / "config.toml", url, dovecot, mailbox, '["Archive-Missing", "INBOX"]'
+    )
+    done = subprocess.run(
+        _command(config, "mail", "sync", "--once"),
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 3, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert (
+        "sam INBOX: 3 read, 3 logged on 2 matched, 1 unmatched, 0 skipped, 0 contacts created"
+        in lines
+    )
+    assert any(
+        line.startswith(
+            "warning: sam Archive-Missing: cannot open the folder: Mailbox doesn't exist"
+        )
+        for line in lines
+    ), lines
+    assert len(_interactions(url)) == 3
