@@ -29,9 +29,19 @@ class Arguments:
         return " ".join(self.positionals[start:])
 
 
+#: The longest command line that is read. Every field typed is 120 characters or fewer, and
+#: shlex takes time quadratic in a word's length: a 1 MB word held the command for minutes.
+MAX_LINE = 10_000
+
+
 def split_words(text: str) -> list[str]:
     """shlex split that turns an unbalanced quote into a message, and accepts curly quotes
     (Slack and phones turn "straight" quotes into “curly” ones)."""
+    if len(text) > MAX_LINE:
+        raise UserError(
+            f"That command is {len(text):,} characters long; a command takes at most "
+            f"{MAX_LINE:,}. Type the values themselves, not a whole text."
+        )
     text = text.replace("\u201c", '"').replace("\u201d", '"')
     text = text.replace("\u2018", "'").replace("\u2019", "'")
     try:

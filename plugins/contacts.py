@@ -21,7 +21,7 @@ from storage.duplicates.normalize import MATCHED_FIELDS
 from storage.errors import UserError
 from storage.interactions import interaction_summary
 from storage.models import ContactType
-from storage.search import find_contacts
+from storage.search import search_contacts, shown
 
 NEW_USAGE = 'new company|person "<name>" [field=value …]'
 
@@ -60,29 +60,46 @@ def new(ctx: Context) -> Reply:
 
 @command("find", usage="find <text>")
 def find(ctx: Context) -> Reply:
-    """Search contacts by name, company, email or phone, typos forgiven: `find acme holdng`."""
+    """Search contacts by name, company, email or phone, typos forgiven: `find acme holdng`.
+
+    At most ten rows, the nearest first; a company row says how many persons it has."""
     query = " ".join([*ctx.args.positionals, *(f"{k}={v}" for k, v in ctx.args.fields.items())])
     if not query.strip():
         raise UserError("Say what to look for: `find acme` or `find 555 0100`.")
-    hits = find_contacts(ctx.session, query)
-    if not hits:
-        return Reply(text=f"No contact matches `{query}`. Check the spelling or try fewer words.")
+    found = search_contacts(ctx.session, query)
+    if not found.hits:
+        return Reply(
+            text=f"No contact matches `{shown(query)}`. Check the spelling or try fewer words."
+        )
     rows = tuple(
         (
             hit.contact.no,
             hit.contact.type.value,
             hit.contact.name,
-            hit.contact.company_name,
+            _persons(hit.persons) if hit.contact.is_company else hit.contact.company_name,
             hit.contact.city,
         )
-        for hit in hits
+        for hit in found.hits
     )
-    noun = "contact" if len(hits) == 1 else "contacts"
+    shown_rows = len(found.hits)
+    if found.more_than or found.total > shown_rows:
+        total = f"{found.total}+" if found.more_than else str(found.total)
+        text = f"{shown_rows} of {total} contacts for `{shown(query)}` — add a word to narrow it:"
+    else:
+        noun = "contact" if shown_rows == 1 else "contacts"
+        text = f"{shown_rows} {noun} for `{shown(query)}`:"
     return Reply(
-        text=f"{len(hits)} {noun} for `{query}`:",
+        text=text,
         table=Table(("no", "type", "name", "company", "city"), rows),
         shareable=True,
     )
+
+
+def _persons(count: int) -> str:
+    """A company row's company column: how many persons it has."""
+    if not count:
+        return ""
+    return f"{count} person" if count == 1 else f"{count} persons"
 
 
 @command("show", usage="show <no|name>")

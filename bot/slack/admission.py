@@ -24,9 +24,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
-from slack_bolt.request.internals import parse_body
 from slack_sdk.signature import SignatureVerifier
 
+from bot.slack.body import parse_slack_body
 from bot.slack.payload_shape import Malformed, check_payload
 
 #: Bytes read from wsgi.input at a time.
@@ -95,8 +95,9 @@ def check_shape(environ: Mapping[str, Any], text: str) -> None:
     """Refusal 400 unless Bolt will parse `text` into a payload our listeners can read."""
     content_type = str(environ.get("CONTENT_TYPE") or "").split(";")[0] or None
     try:
-        # Bolt's own parser, so what is checked is exactly what Bolt will get.
-        payload = parse_body(text, content_type)
+        # The parser whose reading Bolt is handed (bot.slack.body), so what is checked is
+        # exactly what Bolt will get.
+        payload = parse_slack_body(text, content_type)
     except (ValueError, RecursionError):
         raise Refusal("400 Bad Request", "the body or its payload is not valid JSON") from None
     try:

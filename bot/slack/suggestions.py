@@ -18,7 +18,7 @@ from bot.slack.modals import COMPANY_SEARCH, CONTACT_SEARCH, SALESPERSON_SEARCH,
 from bot.slack.runner import SlackRunner
 from storage.contacts import get_by_no
 from storage.models import Contact, ContactType, Salesperson
-from storage.search import find_contacts
+from storage.search import suggest_contacts
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def contact_options(
     exact = get_by_no(session, query) if len(query) <= 20 else None
     if exact is not None:
         found.append(exact)
-    for hit in find_contacts(session, query, limit=MAX_OPTIONS):
+    for hit in suggest_contacts(session, query, limit=MAX_OPTIONS):
         if hit.contact not in found:
             found.append(hit.contact)
     if companies_only:

@@ -98,8 +98,10 @@ def test_unsigned_stale_and_forged_requests_get_401_and_run_nothing(
 
 
 def _count(app: SlackProcess, sender: SlackSender, name: str) -> int:
+    """Contacts of exactly this name (find lists near names after them)."""
     reply = reply_to(app.double, sender.command(f'find "{name}"').response_url_id)
-    return len(set(re.findall(r"CT\d{6}", reply.text)))
+    lines = [line for line in reply.text.splitlines() if name in line]
+    return len({no for line in lines for no in re.findall(r"CT\d{6}", line)})
 
 
 def test_a_retried_delivery_creates_one_contact(app: SlackProcess, sender: SlackSender) -> None:
