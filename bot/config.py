@@ -17,14 +17,11 @@ from typing import Any
 
 import platformdirs
 
+from bot.config_errors import ConfigError
 from bot.dupes_config import DupesSettings, parse_dupes_settings
 from bot.mail.config import MailSettings, parse_mail_settings
 
 APP_NAME = "contactbot"
-
-
-class ConfigError(Exception):
-    """A configuration that cannot be used; the message names the key and what was expected."""
 
 
 @dataclass(frozen=True)

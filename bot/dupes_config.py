@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.config_errors import ConfigError
+
 #: The digest's job id in the registry (`contactbot jobs run duplicate_digest`).
 DIGEST_JOB_ID = "duplicate_digest"
 DEFAULT_DIGEST_CRON = "0 9 * * mon"
@@ -36,16 +38,10 @@ class DupesSettings:
         return {DIGEST_JOB_ID: (self.digest_cron, self.digest_timezone)}
 
 
-def _error(message: str) -> Exception:
-    from bot.config import ConfigError  # bot.config imports this module
-
-    return ConfigError(message)
-
-
 def _string(table: Mapping[str, Any], key: str, default: str) -> str:
     value = table.get(key, default)
     if not isinstance(value, str) or not value.strip():
-        raise _error(f"dupes.{key}: expected {_KEYS[key]}.")
+        raise ConfigError(f"dupes.{key}: expected {_KEYS[key]}.")
     return value.strip()
 
 
@@ -53,7 +49,7 @@ def check_timezone(name: str, key: str) -> zoneinfo.ZoneInfo:
     try:
         return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise _error(
+        raise ConfigError(
             f'{key}: unknown time zone {name!r}; expected a name like "Europe/Amsterdam" or "UTC".'
         ) from None
 
@@ -65,7 +61,7 @@ def check_cron(cron: str, timezone: str, key: str) -> None:
     try:
         CronTrigger.from_crontab(cron, timezone=zoneinfo.ZoneInfo(timezone))
     except ValueError as error:
-        raise _error(
+        raise ConfigError(
             f'{key}: {error} in {cron!r}; expected a crontab line like "0 9 * * mon" '
             "(minute hour day month weekday)."
         ) from None
@@ -76,15 +72,19 @@ def parse_dupes_settings(data: Any) -> DupesSettings:
     if data is None:
         return DupesSettings()
     if not isinstance(data, Mapping):
-        raise _error(f"dupes: expected a table ([dupes]), got {type(data).__name__}.")
+        raise ConfigError(f"dupes: expected a table ([dupes]), got {type(data).__name__}.")
     for key in data:
         if key not in _KEYS:
-            raise _error(f"dupes.{key}: unknown key. Known keys in [dupes]: {', '.join(_KEYS)}.")
+            raise ConfigError(
+                f"dupes.{key}: unknown key. Known keys in [dupes]: {', '.join(_KEYS)}."
+            )
     timezone = _string(data, "digest_timezone", DEFAULT_TIMEZONE)
     check_timezone(timezone, "dupes.digest_timezone")
     cron = " ".join(_string(data, "digest_cron", DEFAULT_DIGEST_CRON).split())
     check_cron(cron, timezone, "dupes.digest_cron")
     channel = data.get("digest_channel", "")
     if not isinstance(channel, str) or (channel and not _CHANNEL.fullmatch(channel.strip())):
-        raise _error(f"dupes.digest_channel: expected {_KEYS['digest_channel']}, got {channel!r}.")
+        raise ConfigError(
+            f"dupes.digest_channel: expected {_KEYS['digest_channel']}, got {channel!r}."
+        )
     return DupesSettings(cron, timezone, channel.strip())

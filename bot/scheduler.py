@@ -22,6 +22,7 @@ from bot.config import ConfigError, Settings
 from bot.inputs import JobTick
 from bot.registry import Registry, ScheduleSpec
 from bot.runtime import App
+from storage.clock import utcnow_aware
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ class Timing:
 
     def next_run(self, now: dt.datetime | None = None) -> dt.datetime | None:
         """The next time the job fires after `now` (aware), in the job's time zone."""
-        now = now or dt.datetime.now(dt.UTC)
+        now = now or utcnow_aware()
         return self.trigger().get_next_fire_time(None, now)
 
 

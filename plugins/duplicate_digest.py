@@ -2,7 +2,7 @@
 digest to the `[dupes] digest_channel` (cron and time zone from `[dupes]` too).
 
 It claims the new pairs in the database first (storage.duplicates.digest), so that of several
-instances running the same schedule one posts; posts one message (bot.dupes_digest_message)
+instances running the same schedule one posts; posts one message (bot.slack.digest_message)
 with the Slack Web API client every Slack call uses (bot.slack.client: SLACK_BOT_TOKEN, and
 CONTACTBOT_SLACK_API_URL for a local double); and marks the pairs sent, or gives them back for
 the next digest when Slack refused the message. Nothing new: nothing is sent.
@@ -43,8 +43,8 @@ def slack_poster(settings: Settings) -> Poster:
     """chat.postMessage with the bot token, through the configured Web API base URL."""
     from slack_sdk.errors import SlackApiError
 
-    from bot.slack.cli import BOT_TOKEN
     from bot.slack.client import make_web_client
+    from bot.slack.startup import BOT_TOKEN
 
     token = os.environ.get(BOT_TOKEN)
     if not token:
@@ -66,7 +66,7 @@ def slack_poster(settings: Settings) -> Poster:
 
 def send_digest(store: Store, channel: str, poster: Poster) -> DigestResult:
     """Claim the new pairs, post them to `channel`, and mark them sent (see the module doc)."""
-    from bot.dupes_digest_message import digest_message
+    from bot.slack.digest_message import digest_message
 
     claim = claim_new_pairs(store, channel)
     if claim.busy:

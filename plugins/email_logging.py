@@ -11,7 +11,6 @@ domain). The rules of storage apply: once per (contact, Message-ID).
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from bot.contexts import EmailContext, EmailOutcome
 from bot.inputs import EmailAddress, ReceivedEmail
 from bot.mail.parse import normalize_address
 from bot.registry import on_email
+from storage.clock import utcnow
 from storage.contacts import create_contact
 from storage.errors import UserError
 from storage.interactions import (
@@ -133,7 +133,7 @@ def log_email(ctx: EmailContext) -> EmailOutcome:
             message_id=email.message_id,
             direction=direction,
             salesperson=salesperson or own_salesperson,
-            occurred_at=email.date or _utcnow(),
+            occurred_at=email.date or utcnow(),
             subject=email.subject or "(no subject)",
             mailbox=email.mailbox,
             folder=email.folder,
@@ -143,10 +143,6 @@ def log_email(ctx: EmailContext) -> EmailOutcome:
     ]
     logged = record_email_interactions(ctx.session, rows)
     return EmailOutcome(matched=True, logged=logged, created=tuple(created))
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def _auto_create(

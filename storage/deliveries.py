@@ -16,6 +16,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from storage.clock import utcnow
 from storage.models import Delivery
 
 ID_LIMIT = 200
@@ -30,10 +31,6 @@ class DuplicateDelivery(Exception):
         super().__init__(f"{source} delivery {delivery_id} ran already")
         self.source = source
         self.delivery_id = delivery_id
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def _key(delivery_id: str) -> str:
@@ -63,7 +60,7 @@ def record_delivery(session: Session, source: str, delivery_id: str) -> None:
     try:
         session.execute(
             insert(Delivery).values(
-                source=source[:10], delivery_id=_key(delivery_id), created_at=_utcnow()
+                source=source[:10], delivery_id=_key(delivery_id), created_at=utcnow()
             )
         )
     except IntegrityError:
@@ -72,5 +69,5 @@ def record_delivery(session: Session, source: str, delivery_id: str) -> None:
 
 def prune_deliveries(session: Session, older_than: dt.timedelta = KEEP) -> int:
     """Forget deliveries older than `older_than`; returns how many."""
-    result = session.execute(delete(Delivery).where(Delivery.created_at < _utcnow() - older_than))
+    result = session.execute(delete(Delivery).where(Delivery.created_at < utcnow() - older_than))
     return result.rowcount or 0

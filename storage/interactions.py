@@ -26,6 +26,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from storage.clock import utcnow
 from storage.codes import code_table
 from storage.contacts import DELETE_HOOKS, TYPE_CHANGE_GUARDS
 from storage.errors import UserError
@@ -67,10 +68,6 @@ def ensure_template(session: Session, code: str, description: str) -> None:
     if code_table("interactions").get(session, code) is None:
         session.add(InteractionTemplate(code=code.upper(), description=description))
         session.flush()
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def record_interaction(
@@ -126,7 +123,7 @@ def record_interaction(
         direction=direction,
         initiated_by=initiated_by,
         salesperson=salesperson or contact.salesperson or None,
-        occurred_at=occurred_at or _utcnow(),
+        occurred_at=occurred_at or utcnow(),
         description=description,
         duration_minutes=duration_minutes,
         cost=cost,
@@ -136,7 +133,7 @@ def record_interaction(
         mailbox="",
         folder="",
         snippet=snippet[:SNIPPET_LIMIT],
-        created_at=_utcnow(),
+        created_at=utcnow(),
     )
     session.add(interaction)
     session.flush()
@@ -166,7 +163,7 @@ def record_email_interactions(session: Session, rows: Sequence[EmailInteraction]
     """
     if not rows:
         return 0
-    now = _utcnow()
+    now = utcnow()
     values: list[dict[str, Any]] = [
         {
             "contact_id": r.contact_id,

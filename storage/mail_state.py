@@ -8,13 +8,13 @@ pair of names, a UIDVALIDITY and a number.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from storage.clock import utcnow
 from storage.models import MailFolderState, MailSkipped
 
 
@@ -27,10 +27,6 @@ class FolderPosition:
 
 #: PostgreSQL refuses NUL in text, and a reason quotes an exception that may quote the mail.
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def folder_position(
@@ -75,7 +71,7 @@ def save_position(
         session.add(state)
     state.uidvalidity = uidvalidity
     state.last_uid = last_uid
-    state.updated_at = _utcnow()
+    state.updated_at = utcnow()
     session.flush()
 
 
@@ -107,7 +103,7 @@ def record_skipped(
             uid=uid,
             reason=_CONTROLS.sub("", reason)[:500],
             message_id=_CONTROLS.sub("", message_id)[:250],
-            created_at=_utcnow(),
+            created_at=utcnow(),
         )
     )
 

@@ -29,6 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from storage.clock import utcnow
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -45,10 +47,6 @@ class Base(DeclarativeBase):
 class ContactType(enum.StrEnum):
     COMPANY = "company"
     PERSON = "person"
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 # --- code tables -------------------------------------------------------------------------
@@ -227,8 +225,8 @@ class Contact(Base):
     level: Mapped[str | None] = mapped_column(ForeignKey("organizational_levels.code"))
     salutation: Mapped[str | None] = mapped_column(ForeignKey("salutations.code"))
     search_text: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
-    modified_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow, onupdate=_utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    modified_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
     company: Mapped[Contact | None] = relationship(remote_side=[id], back_populates="persons")
     persons: Mapped[list[Contact]] = relationship(back_populates="company")
@@ -339,7 +337,7 @@ class Interaction(Base):
     mailbox: Mapped[str] = mapped_column(String(100), default="")
     folder: Mapped[str] = mapped_column(String(200), default="")
     snippet: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class MailFolderState(Base):
@@ -353,7 +351,7 @@ class MailFolderState(Base):
     folder: Mapped[str] = mapped_column(String(200))
     uidvalidity: Mapped[int] = mapped_column(BigInteger)
     last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class MailSkipped(Base):
@@ -368,7 +366,7 @@ class MailSkipped(Base):
     uid: Mapped[int] = mapped_column(BigInteger)
     message_id: Mapped[str] = mapped_column(String(250), default="")
     reason: Mapped[str] = mapped_column(String(500), default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 # --- delivery de-duplication (issue #3) -------------------------------------------------
@@ -384,7 +382,7 @@ class Delivery(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     source: Mapped[str] = mapped_column(String(10))
     delivery_id: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
 
 # --- business relations (issue #6) -----------------------------------------------------
@@ -442,8 +440,8 @@ class BusinessRecord(Base):
     salesperson: Mapped[str | None] = mapped_column(ForeignKey("salespeople.code"))
     language: Mapped[str | None] = mapped_column(ForeignKey("languages.code"))
     currency: Mapped[str] = mapped_column(String(10), default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
-    modified_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow, onupdate=_utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    modified_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
 
 class BusinessLink(Base):
@@ -464,7 +462,7 @@ class BusinessLink(Base):
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(10))
     record_id: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     contact: Mapped[Contact] = relationship()
     record: Mapped[BusinessRecord] = relationship()
 
@@ -489,7 +487,7 @@ class BusinessRelationLog(Base):
 
     __tablename__ = "business_relation_log"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow, index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
     event: Mapped[str] = mapped_column(String(20))
     kind: Mapped[str] = mapped_column(String(10))
     record_no: Mapped[str] = mapped_column(String(20))

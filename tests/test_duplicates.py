@@ -283,7 +283,7 @@ def test_febrl2_f1(tmp_path: Path, database_url: str, monkeypatch: pytest.Monkey
 def test_cli_scan_and_export(dbot: ChatBot, settings: Settings, tmp_path: Path) -> None:
     import argparse
 
-    from bot.duplicates_cli import add_parser, run
+    from bot.cli.dupes import add_parser, run
 
     parser = argparse.ArgumentParser(prog="contactbot")
     add_parser(parser.add_subparsers(dest="command"))

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.config_errors import ConfigError
+
 SECURITY_MODES = ("tls", "starttls", "none")
 AUTO_CREATE_MODES = ("none", "sent", "sent_and_received")
 IDLE_RENEW_LIMIT_MINUTES = 29  # RFC 2177: servers may drop an IDLE after 30 minutes
@@ -74,12 +76,6 @@ FREE_MAIL_DOMAINS = frozenset(
 )
 
 
-def _error(message: str) -> Exception:
-    from bot.config import ConfigError
-
-    return ConfigError(message)
-
-
 @dataclass(frozen=True)
 class MailAccount:
     name: str
@@ -104,7 +100,7 @@ class MailAccount:
         env = os.environ if env is None else env
         value = env.get(self.password_env)
         if value is None:
-            raise _error(
+            raise ConfigError(
                 f"{self.key}.password_env: the environment variable {self.password_env} "
                 f"is not set; export it with the password of {self.username}."
             )
@@ -125,36 +121,38 @@ class MailSettings:
 
 def _string(value: Any, key: str, what: str) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise _error(f"{key}: expected {what}.")
+        raise ConfigError(f"{key}: expected {what}.")
     return value.strip()
 
 
 def _number(value: Any, key: str, low: float, high: float, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise _error(f"{key}: expected {what} (from {low:g} to {high:g}).")
+        raise ConfigError(f"{key}: expected {what} (from {low:g} to {high:g}).")
     return value
 
 
 def _account(data: Any, index: int) -> MailAccount:
     key = f"mail.accounts[{index}]"
     if not isinstance(data, Mapping):
-        raise _error(f"{key}: expected a table ([[mail.accounts]]).")
+        raise ConfigError(f"{key}: expected a table ([[mail.accounts]]).")
     for name in data:
         if name not in _ACCOUNT_KEYS:
-            raise _error(
+            raise ConfigError(
                 f"{key}.{name}: unknown key. Known keys: {', '.join(sorted(_ACCOUNT_KEYS))}."
             )
     for required in ("name", "host", "username", "password_env"):
         if required not in data:
-            raise _error(f"{key}.{required}: missing; expected {_ACCOUNT_KEYS[required]}.")
+            raise ConfigError(f"{key}.{required}: missing; expected {_ACCOUNT_KEYS[required]}.")
     security = data.get("security", "tls")
     if security not in SECURITY_MODES:
-        raise _error(f"{key}.security: expected {_ACCOUNT_KEYS['security']}, got {security!r}.")
+        raise ConfigError(
+            f"{key}.security: expected {_ACCOUNT_KEYS['security']}, got {security!r}."
+        )
     allow_insecure = data.get("allow_insecure", False)
     if not isinstance(allow_insecure, bool):
-        raise _error(f"{key}.allow_insecure: expected true or false.")
+        raise ConfigError(f"{key}.allow_insecure: expected true or false.")
     if security == "none" and not allow_insecure:
-        raise _error(
+        raise ConfigError(
             f'{key}.security: "none" sends the password in clear text; use "tls" or '
             '"starttls", or add allow_insecure = true for a server on this machine.'
         )
@@ -166,15 +164,15 @@ def _account(data: Any, index: int) -> MailAccount:
         or not folders
         or not all(isinstance(f, str) and f.strip() for f in folders)
     ):
-        raise _error(f"{key}.folders: expected {_ACCOUNT_KEYS['folders']}.")
+        raise ConfigError(f"{key}.folders: expected {_ACCOUNT_KEYS['folders']}.")
     after = data.get("after", "leave")
     if not isinstance(after, str) or not (
         after in ("leave", "flag") or (after.startswith("move:") and after[5:].strip())
     ):
-        raise _error(f"{key}.after: expected {_ACCOUNT_KEYS['after']}, got {after!r}.")
+        raise ConfigError(f"{key}.after: expected {_ACCOUNT_KEYS['after']}, got {after!r}.")
     auto_create = data.get("auto_create", "none")
     if auto_create not in AUTO_CREATE_MODES:
-        raise _error(f"{key}.auto_create: expected {_ACCOUNT_KEYS['auto_create']}.")
+        raise ConfigError(f"{key}.auto_create: expected {_ACCOUNT_KEYS['auto_create']}.")
     salesperson = data.get("salesperson")
     if salesperson is not None:
         salesperson = _string(salesperson, f"{key}.salesperson", _ACCOUNT_KEYS["salesperson"])
@@ -201,24 +199,30 @@ def parse_mail_settings(data: Any) -> MailSettings:
     if data is None:
         return MailSettings()
     if not isinstance(data, Mapping):
-        raise _error("mail: expected a table ([mail] and [[mail.accounts]]).")
+        raise ConfigError("mail: expected a table ([mail] and [[mail.accounts]]).")
     for name in data:
         if name not in _MAIL_KEYS:
-            raise _error(f"mail.{name}: unknown key. Known keys: {', '.join(sorted(_MAIL_KEYS))}.")
+            raise ConfigError(
+                f"mail.{name}: unknown key. Known keys: {', '.join(sorted(_MAIL_KEYS))}."
+            )
     accounts_data = data.get("accounts", [])
     if not isinstance(accounts_data, list):
-        raise _error("mail.accounts: expected one [[mail.accounts]] table per mailbox.")
+        raise ConfigError("mail.accounts: expected one [[mail.accounts]] table per mailbox.")
     accounts = tuple(_account(item, i) for i, item in enumerate(accounts_data))
     names = [a.name for a in accounts]
     for i, name in enumerate(names):
         if name in names[:i]:
-            raise _error(f"mail.accounts[{i}].name: `{name}` is used by another account already.")
+            raise ConfigError(
+                f"mail.accounts[{i}].name: `{name}` is used by another account already."
+            )
     idle = data.get("idle", True)
     if not isinstance(idle, bool):
-        raise _error("mail.idle: expected true or false.")
+        raise ConfigError("mail.idle: expected true or false.")
     extra = data.get("free_mail_domains", [])
     if not isinstance(extra, list) or not all(isinstance(d, str) for d in extra):
-        raise _error('mail.free_mail_domains: expected a list of domains, like ["mail.example"].')
+        raise ConfigError(
+            'mail.free_mail_domains: expected a list of domains, like ["mail.example"].'
+        )
     return MailSettings(
         accounts=accounts,
         poll_minutes=_number(

@@ -21,7 +21,6 @@ the same, and the folder is tried again at the next sync.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import random
 import threading
@@ -42,6 +41,7 @@ from bot.mail.imap import (
 )
 from bot.mail.parse import parse_email
 from bot.registry import Registry
+from storage.clock import utcnow, utcnow_aware
 from storage.database import Store
 from storage.mail_state import folder_known, folder_position, save_position
 
@@ -451,7 +451,7 @@ class MailWorker:
             replace_existing=True,
             max_instances=1,
             coalesce=True,
-            next_run_time=_now(),
+            next_run_time=utcnow_aware(),
         )
 
     def _poll(self, account: MailAccount) -> None:
@@ -480,12 +480,8 @@ def _dated(session: ImapSession, emails: list[ReceivedEmail]) -> list[ReceivedEm
     if not undated:
         return emails
     dates = session.internal_dates(undated)
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = utcnow()
     return [
         replace(email, date=dates.get(email.uid, now)) if email.date is None else email
         for email in emails
     ]
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)

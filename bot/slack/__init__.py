@@ -1,7 +1,7 @@
 """The Slack adapter (Bolt for Python): every registry command as `/contact <verb> …`, contact
 cards as Block Kit, the contact modal, buttons, the "Log to contact" shortcut and App Home.
 
-`start(app, stop)` is the hook `contactbot run` uses (bot.mail.cli.SLACK_ENTRY): it serves Slack
+`start(app, stop)` is the hook `contactbot run` uses (bot.cli.run.SLACK_ENTRY): it serves Slack
 in the mode `[slack] mode` names until `stop` is set. `plan(settings)` says what it would start,
 or why it cannot.
 """
@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 def plan(settings: Settings, env: Mapping[str, str] | None = None) -> tuple[str | None, str]:
     """(what `start` would serve, "") or (None, why not)."""
-    from bot.slack.cli import SlackStartError, check_environment
+    from bot.slack.startup import SlackStartError, check_environment
 
     env = os.environ if env is None else env
     http = settings.slack.mode == "http"
@@ -36,8 +36,8 @@ def plan(settings: Settings, env: Mapping[str, str] | None = None) -> tuple[str 
 
 def start(app: App, stop: threading.Event) -> None:
     """Serve Slack until `stop` is set (run in a thread by `contactbot run`)."""
-    from bot.slack.cli import APP_TOKEN, SIGNING_SECRET, SlackStartError, build
     from bot.slack.server import serve_http, serve_socket_mode
+    from bot.slack.startup import APP_TOKEN, SIGNING_SECRET, SlackStartError, build
 
     http = app.settings.slack.mode == "http"
     try:

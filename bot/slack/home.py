@@ -12,9 +12,9 @@ from slack_bolt import App as BoltApp
 from slack_sdk import WebClient
 
 from bot.dispatcher import Dispatcher
-from bot.dupes_digest_message import pair_blocks
 from bot.slack.actors import REFUSAL
 from bot.slack.blocks import ACTION_RUN, MAX_VIEW_BLOCKS, button, context, section
+from bot.slack.digest_message import pair_blocks
 from bot.slack.escape import escape_within
 from bot.slack.runner import SlackRunner
 from storage.duplicates.owned import OwnedPair, owned_pairs

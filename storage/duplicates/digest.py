@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
+from storage.clock import utcnow
 from storage.database import Store
 from storage.duplicates.models import SENDING, SENT, DupeDigest, DupeDigestPair
 from storage.duplicates.owned import OwnedPair, owned_pairs
@@ -44,10 +45,6 @@ class Claim:
     busy: bool = False
 
 
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
 def _lock(session: Session) -> bool:
     """Take the digest lock for this transaction; False when another instance holds it.
 
@@ -67,7 +64,7 @@ def _lock(session: Session) -> bool:
 
 def claim_new_pairs(store: Store, channel: str, *, now: dt.datetime | None = None) -> Claim:
     """Claim every open pair that no digest has reported, for one digest to `channel`."""
-    now = now or _utcnow()
+    now = now or utcnow()
     with store.transaction() as session:
         if not _lock(session):
             return Claim(busy=True)
@@ -105,7 +102,7 @@ def mark_sent(store: Store, digest_id: int, message_ts: str = "") -> None:
         session.execute(
             update(DupeDigest)
             .where(DupeDigest.id == digest_id)
-            .values(status=SENT, sent_at=_utcnow(), message_ts=message_ts[:40])
+            .values(status=SENT, sent_at=utcnow(), message_ts=message_ts[:40])
         )
 
 

@@ -5,7 +5,6 @@ index on `dupe_keys.value` finds them), never with the whole table.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 from sqlalchemy import delete, or_, select, text
 from sqlalchemy.orm import Session
 
+from storage.clock import utcnow
 from storage.duplicates.keys import BLOCK_LIMIT, key_bit
 from storage.duplicates.matcher import Matcher, Prepared, Verdict
 from storage.duplicates.models import OPEN, SEPARATE, DupeKey, DupePair
@@ -82,10 +82,6 @@ def data_from_contact(contact: Contact) -> ContactData:
 
 def ordered(a: int, b: int) -> tuple[int, int]:
     return (a, b) if a < b else (b, a)
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 # --- keys --------------------------------------------------------------------------------
@@ -170,7 +166,7 @@ def refresh_contact(
             )
         )
     }
-    now = _utcnow()
+    now = utcnow()
     result: list[tuple[int, Verdict]] = []
     for other_id, verdict in sorted(found.items(), key=lambda item: -item[1].score):
         pair_key = ordered(contact.id, other_id)

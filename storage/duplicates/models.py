@@ -22,14 +22,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from storage.clock import utcnow
 from storage.models import Base
 
 OPEN = "open"
 SEPARATE = "separate"
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 class DupeKey(Base):
@@ -64,8 +61,8 @@ class DupePair(Base):
     method: Mapped[str] = mapped_column(String(10), default="default")
     why: Mapped[str] = mapped_column(Text, default="")  # JSON: [[field, similarity, note], …]
     status: Mapped[str] = mapped_column(String(10), default=OPEN, index=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow, index=True)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class DupeMerge(Base):
@@ -80,7 +77,7 @@ class DupeMerge(Base):
     moved: Mapped[str] = mapped_column(Text)  # JSON: what moved to the kept card
     choices: Mapped[str] = mapped_column(Text, default="{}")  # JSON: field -> "dup" | "keep"
     actor: Mapped[str] = mapped_column(String(100), default="")
-    merged_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
+    merged_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     undone_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
@@ -116,7 +113,7 @@ class DupeDigest(Base):
     status: Mapped[str] = mapped_column(String(10), default=SENDING, index=True)
     channel: Mapped[str] = mapped_column(String(80), default="")
     pairs: Mapped[int] = mapped_column(Integer, default=0)
-    claimed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_utcnow)
+    claimed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     message_ts: Mapped[str] = mapped_column(String(40), default="")
 

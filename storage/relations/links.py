@@ -15,13 +15,13 @@ Business Central's Contact Business Relation, reduced to its rules:
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from storage.audit import actor_of
+from storage.clock import utcnow
 from storage.contacts import ChangeResult, create_contact, update_contact
 from storage.errors import NotFound, UserError
 from storage.models import (
@@ -205,7 +205,7 @@ def copy_to_record(contact: Contact, record: BusinessRecord) -> list[str]:
         value = field_value(contact, name)
         setattr(record, name, (value or None) if name in CODE_FIELDS else value)
     if changed:
-        record.modified_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        record.modified_at = utcnow()
     return changed
 
 
@@ -278,7 +278,7 @@ def link(
         contact=contact,
         record=record,
         kind=kind.value,
-        created_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+        created_at=utcnow(),
     )
     session.add(new_link)
     add_code(session, contact, code)
@@ -300,7 +300,7 @@ def link(
 def log_removal(session: Session, event: str, link: BusinessLink) -> None:
     session.add(
         BusinessRelationLog(
-            at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            at=utcnow(),
             event=event,
             kind=link.kind,
             record_no=link.record.no,

@@ -7,13 +7,13 @@ back. Links and sync live in storage.relations.links; this module knows only rec
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from storage.clock import utcnow
 from storage.codes import code_table
 from storage.errors import Ambiguous, NotFound, UserError
 from storage.models import BusinessRecord, NumberSeries, RecordKind
@@ -50,10 +50,6 @@ CODE_FIELDS: dict[str, str] = {
 }
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _TABLE = BusinessRecord.__table__
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def field_value(record: object, name: str) -> str:
@@ -207,7 +203,7 @@ def apply_fields(session: Session, record: BusinessRecord, fields: Mapping[str, 
     if not record.name.strip():
         raise UserError(f'A {spec(RecordKind(record.kind)).label} needs a name: name="…".')
     if changed:
-        record.modified_at = _utcnow()
+        record.modified_at = utcnow()
     return changed
 
 
@@ -220,7 +216,7 @@ def new_record(session: Session, kind: RecordKind, no: str | None = None) -> Bus
             raise UserError("no: a number has up to 20 characters and no spaces, like C00010.")
         if get_record(session, kind, no) is not None:
             raise UserError(f"The {spec(kind).label} number {no} is taken already.")
-    now = _utcnow()
+    now = utcnow()
     record = BusinessRecord(
         kind=kind.value, no=no or "", created_at=now, modified_at=now, currency=""
     )

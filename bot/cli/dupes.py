@@ -35,7 +35,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _scan(settings: Settings) -> int:
-    from bot.progress import progress_bar
+    from bot.cli.progress import progress_bar
     from storage.duplicates.scan import scan
 
     store = open_store(settings)

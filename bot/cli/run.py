@@ -1,9 +1,9 @@
-"""`contactbot mail sync|run` and `contactbot run`: the long-running side of contactbot.
+"""`contactbot run`: start what is configured, in one process.
 
-`run` starts what is configured: the mail worker when there are [[mail.accounts]], the
-APScheduler jobs of the plugins (`@schedule`, wired in bot.scheduler), and Slack through the
-hook `SLACK_ENTRY`: the Slack adapter (bot/slack/) provides `start(app, stop_event)`; when it
-is not installed yet, or no SLACK_BOT_TOKEN is set, `run` says so and runs the rest.
+That is the mail worker when there are [[mail.accounts]], the APScheduler jobs of the plugins
+(`@schedule`, wired in bot.scheduler), and Slack through the hook `SLACK_ENTRY`: the Slack
+adapter (bot/slack/) provides `start(app, stop_event)`; when it is not installed, or no
+SLACK_BOT_TOKEN is set, `run` says so and runs the rest.
 """
 
 from __future__ import annotations
@@ -11,14 +11,15 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
-import signal
 import sys
 import threading
 from collections.abc import Callable
 from typing import Any
 
+from bot.cli.mail import make_worker
+from bot.cli.signals import stop_on_signals
 from bot.config import Settings
-from bot.mail.worker import MailWorker, SyncReport
+from bot.mail.worker import MailWorker
 from bot.runtime import App, build_app
 
 log = logging.getLogger(__name__)
@@ -28,53 +29,11 @@ log = logging.getLogger(__name__)
 SLACK_ENTRY = "bot.slack:start"
 
 
-def _stop_on_signals(stop: Callable[[], None]) -> None:
-    if threading.current_thread() is not threading.main_thread():
-        return
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop())
-
-
-def make_worker(app: App) -> MailWorker:
-    worker = MailWorker(app.store, app.registry, app.settings)
-    worker.check_accounts()
-    return worker
-
-
-#: `mail sync` exit codes: every folder read; a mailbox could not be read (connection,
-#: login, database); every mailbox read, but a configured folder would not open.
-EXIT_OK, EXIT_ERROR, EXIT_FOLDER_WARNING = 0, 1, 3
-
-
-def sync_exit_code(report: SyncReport) -> int:
-    """Errors win over warnings: a cron job sees 1 for a mailbox not read at all and 3 for a
-    folder missing from an otherwise read mailbox (the report names it)."""
-    if report.errors:
-        return EXIT_ERROR
-    return EXIT_FOLDER_WARNING if report.warnings else EXIT_OK
-
-
-def mail_command(settings: Settings, args: argparse.Namespace) -> int:
-    if not settings.mail.accounts:
-        print(
-            "contactbot: no mailboxes configured; add [[mail.accounts]] tables to the config "
-            "(see config.example.toml).",
-            file=sys.stderr,
-        )
-        return 2
-    app = build_app(settings)
-    try:
-        worker = make_worker(app)
-        if args.mail_command == "sync":
-            report = worker.sync_once()
-            for line in report.lines():
-                print(line)
-            return sync_exit_code(report)
-        _stop_on_signals(worker.stop)
-        worker.run()
-        return 0
-    finally:
-        app.close()
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+    """Add `run` to the `contactbot` parser."""
+    return subparsers.add_parser(
+        "run", help="start what is configured: Slack, mail worker, scheduler"
+    )
 
 
 def _slack_starter() -> Callable[[App, threading.Event], Any] | None:
@@ -99,7 +58,7 @@ def _slack_plan(settings: Settings) -> tuple[str | None, str]:
     return plan(settings)
 
 
-def run_everything(settings: Settings, _args: argparse.Namespace) -> int:
+def run(settings: Settings, _args: argparse.Namespace) -> int:
     """Start Slack (if configured and installed), the mail worker and the scheduler."""
     from bot.scheduler import build_scheduler
 
@@ -134,7 +93,7 @@ def run_everything(settings: Settings, _args: argparse.Namespace) -> int:
             if worker is not None:
                 worker.stop()
 
-        _stop_on_signals(shut_down)
+        stop_on_signals(shut_down)
         for thread in threads:
             thread.daemon = True
             thread.start()

@@ -1,8 +1,6 @@
-"""`contactbot contacts from customers|vendors|bank-accounts [--filter field=value …]` and the
-record kinds of `contactbot import` (customers, vendors, bank-accounts, employees).
+"""`contactbot contacts from customers|vendors|bank-accounts [--filter field=value …]`.
 
-Listed in `bot.cli.SUBCOMMAND_MODULES`, which calls `add_parser` and `run`; `bot.cli`'s
-`import` hands the record kinds to `import_command`.
+Listed in `bot.cli.SUBCOMMAND_MODULES`, which calls `add_parser` and `run`.
 """
 
 from __future__ import annotations
@@ -38,7 +36,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.progress import progress_bar
+    from bot.cli.progress import progress_bar
     from storage.relations.bulk import contacts_from_records, parse_filters
     from storage.relations.kinds import parse_kind
 
@@ -50,22 +48,5 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             result = contacts_from_records(session, kind, filters, progress)
         print(result.summary())
         return 0
-    finally:
-        store.dispose()
-
-
-def import_command(settings: Settings, args: argparse.Namespace) -> int:
-    """`contactbot import customers|vendors|bank-accounts|employees FILE.csv [--dry-run]`."""
-    from bot.progress import progress_bar
-    from storage.relations.csv_import import import_records
-    from storage.relations.kinds import parse_kind
-
-    kind = parse_kind(args.what, "contactbot import customers|vendors|bank-accounts|employees")
-    store = open_store(settings)
-    try:
-        with progress_bar() as progress:
-            result = import_records(store, kind, args.file, dry_run=args.dry_run, progress=progress)
-        print(result.summary())
-        return 0 if not result.failed else 1
     finally:
         store.dispose()

@@ -72,7 +72,7 @@ def _run(settings: Settings, registry: Registry, job_id: str) -> int:
     try:
         result = run_job(spec, app)
     except (ConfigError, UserError):
-        raise  # a setting or input to fix: bot.cli prints it (exit status 2)
+        raise  # a setting or input to fix: bot.cli.main prints it (exit status 2)
     except Exception as error:
         log.debug("job %s failed", job_id, exc_info=True)
         print(f"contactbot: job {job_id} failed: {error}", file=sys.stderr)

@@ -1,0 +1,13 @@
+"""`ConfigError`, in a module of its own so every part of the configuration can raise it.
+
+bot.config reads the file and hands the `[mail]` and `[dupes]` tables to their parsers
+(bot.mail.config, bot.dupes_config); those parsers raise this error, so they import it from here
+rather than from bot.config, which imports them. bot.config re-exports it: callers keep writing
+`from bot.config import ConfigError`.
+"""
+
+from __future__ import annotations
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used; the message names the key and what was expected."""
