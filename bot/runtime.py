@@ -41,6 +41,12 @@ class App:
         self.store.dispose()
 
 
+def default_rules() -> StoreRules:
+    """The store rules of every installed plugin: for tests and tools that open a Store
+    directly and want it to behave as the bot's (a bare `Store(url)` has none of them)."""
+    return build_registry().store_rules()
+
+
 def open_store(settings: Settings, rules: StoreRules | None = None) -> Store:
     """Open the configured database, migrating an embedded SQLite file by itself; a database
     that had no schema yet is seeded with the configured code tables and setup.
