@@ -52,8 +52,13 @@ def duplicate_warnings(
 
 
 def home_view(
-    contacts: list[Contact], warnings: list[OwnedPair] | None, *, salesperson: str | None
+    contacts: list[Contact],
+    warnings: list[OwnedPair] | None,
+    *,
+    salesperson: str | None,
+    duplicates: bool = True,
 ) -> dict[str, Any]:
+    """`duplicates`: the duplicates plugin is enabled (else Home has no section for it)."""
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": "contactbot"}},
         section(
@@ -76,6 +81,8 @@ def home_view(
         if show is not None:
             block["accessory"] = show
         blocks.append(block)
+    if not duplicates:
+        return {"type": "home", "blocks": blocks[:MAX_VIEW_BLOCKS]}
     whose = "Possible duplicates of your contacts" if salesperson else "Possible duplicates"
     blocks += [{"type": "divider"}, section(f"*{whose}*")]
     if warnings is None:
@@ -115,8 +122,9 @@ def register(bolt: BoltApp, runner: SlackRunner) -> None:
             salesperson = runner.actors.salesperson(user_id)
             with runner.app.store.transaction() as session:
                 contacts = recent_contacts(session, salesperson)
-                warnings = duplicate_warnings(session, salesperson)
-                view = home_view(contacts, warnings, salesperson=salesperson)
+                enabled = "duplicates" in runner.app.registry.plugins
+                warnings = duplicate_warnings(session, salesperson) if enabled else None
+                view = home_view(contacts, warnings, salesperson=salesperson, duplicates=enabled)
             client.views_publish(user_id=user_id, view=view)
         except Exception:
             log.exception("App Home for %s failed", user_id)
