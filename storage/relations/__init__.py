@@ -11,4 +11,3 @@ The hooks are integrity rules every store is opened with (storage.rules.integrit
 """
 
 from __future__ import annotations
-
