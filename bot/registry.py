@@ -229,7 +229,19 @@ class Registry:
                 added = addition.handler(ctx, reply)
                 if added is not None:
                     reply = added
-        return reply
+        return self.without_unknown_buttons(reply)
+
+    def without_unknown_buttons(self, reply: Any) -> Any:
+        """`reply` without the buttons (its own and its cards') whose command no enabled
+        plugin registers: a switched-off plugin's button would only answer "Unknown command"."""
+
+        def known(buttons: tuple[Any, ...]) -> tuple[Any, ...]:
+            return tuple(
+                b for b in buttons if (b.command.split() or [""])[0].lower() in self.commands
+            )
+
+        cards = tuple(replace(card, actions=known(card.actions)) for card in reply.cards)
+        return replace(reply, buttons=known(reply.buttons), cards=cards)
 
     def store_rules(self) -> StoreRules:
         """The store rules the enabled plugins install, in plugin order."""
@@ -237,6 +249,11 @@ class Registry:
         for installer in self.rule_installers:
             installer.handler(rules)
         return rules
+
+
+def _verb(command_line: str) -> str:
+    words = command_line.split()
+    return words[0].lower() if words else ""
 
 
 def _with_plugin(spec: Spec, plugin: str) -> Spec:

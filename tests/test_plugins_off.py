@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.registry import available_plugins
+from bot.config import Settings
+from bot.registry import available_plugins, build_registry
+from bot.runtime import build_app
 from tests.test_shell_cli import Cli
 
 ACME = 'new company "Acme Holding B.V." address="Keizersgracht 1" city=Amsterdam'
@@ -72,3 +74,21 @@ def test_without_relations_show_has_no_relations_and_create_as_is_unknown(
     unknown = cli.run("--config", str(config), "shell", "-c", "create-as CT000001 vendor")
     assert unknown.returncode == 1
     assert "Unknown command `create-as`" in unknown.stdout
+
+
+def test_a_card_offers_no_button_of_a_plugin_that_is_off(settings: Settings) -> None:
+    """The contact card's Salutation button belongs to the salutations plugin."""
+    names = [name for name in available_plugins() if name != "salutations"]
+    app = build_app(settings, build_registry(names))
+    try:
+        reply = app.run('new company "Acme Holding B.V."')
+        commands = [action.command for action in reply.cards[0].actions]
+        assert commands == ["set CT000001", "delete CT000001"]
+    finally:
+        app.close()
+    app = build_app(settings, build_registry())
+    try:
+        commands = [action.command for action in app.run("show CT000001").cards[0].actions]
+        assert "salutation CT000001 formal" in commands
+    finally:
+        app.close()
