@@ -20,6 +20,9 @@ wall time is the import figure. Then, through the real dispatcher (bot.runtime.b
 
 Prints one line per backend and size (p50/p95 in milliseconds), then find per kind.
 --reuse keeps an already seeded database (with --keep for SQLite) and skips the import.
+The store is opened with the installed plugins' rules (bot.runtime.default_rules), so the
+import includes the duplicate keys and pairs, built in bulk after the rows are written;
+--no-keys opens it without them (the import as it was before issue 13).
 Figures are noisy on a shared machine: compare runs made together.
 """
 
@@ -43,7 +46,7 @@ from sqlalchemy.engine import make_url
 
 from bot.config import Settings
 from bot.registry import build_registry
-from bot.runtime import build_app
+from bot.runtime import build_app, default_rules
 from storage.csv_import import import_contacts
 from storage.database import Store
 from storage.normalize import digits, fold
@@ -235,6 +238,10 @@ def report(result: Result) -> None:
             )
 
 
+def _store(url: str, args: argparse.Namespace) -> Store:
+    return Store(url, None if args.no_keys else default_rules())
+
+
 def _seed(store: Store, csv_path: Path) -> float:
     prepare(store)
     started = time.perf_counter()
@@ -262,7 +269,7 @@ def run_sqlite(args: argparse.Namespace, work: Path, rows: int, csv_path: Path) 
     if not (args.reuse and path.exists() and _has_rows(url)):
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
-        store = Store(url)
+        store = _store(url, args)
         seconds = _seed(store, csv_path)
         store.dispose()
     return measure("sqlite", url, work, rows, args.queries, args.creates, seconds)
@@ -279,7 +286,7 @@ def run_postgres(args: argparse.Namespace, work: Path, rows: int, csv_path: Path
             connection.execute(text(f'DROP DATABASE IF EXISTS "{args.pg_database}" WITH (FORCE)'))
             connection.execute(text(f'CREATE DATABASE "{args.pg_database}"'))
         admin.dispose()
-        store = Store(url)
+        store = _store(url, args)
         seconds = _seed(store, csv_path)
         with store.engine.connect() as connection:  # what autovacuum would do soon after
             connection.execution_options(isolation_level="AUTOCOMMIT").execute(
@@ -296,6 +303,7 @@ def main() -> None:
     parser.add_argument("--pg-database", default="contactbot_bench")
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-keys", action="store_true", help="import without duplicate keys")
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--creates", type=int, default=100)
     parser.add_argument("--keep", metavar="DIR", help="keep the CSV and SQLite files here")

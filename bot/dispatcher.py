@@ -420,6 +420,7 @@ class Dispatcher:
             reply = spec.handler(context)
             if not isinstance(reply, Reply):
                 raise TypeError(f"{spec.plugin}.{spec.verb} returned {type(reply).__name__}")
+            reply = self.registry.add_to_reply(context, reply)  # other plugins' additions
             if delivery and not claim_first:
                 record_delivery(session, invocation.source, delivery)
             return reply

@@ -17,6 +17,7 @@ from bot.reply import Reply
 from storage.codes import code_table
 from storage.database import Store
 from storage.files import private_dir
+from storage.rules import StoreRules
 from storage.setup import update_setup
 
 log = logging.getLogger(__name__)
@@ -40,12 +41,24 @@ class App:
         self.store.dispose()
 
 
-def open_store(settings: Settings) -> Store:
+def default_rules() -> StoreRules:
+    """The store rules of every installed plugin: for tests and tools that open a Store
+    directly and want it to behave as the bot's (a bare `Store(url)` has none of them)."""
+    return build_registry().store_rules()
+
+
+def open_store(settings: Settings, rules: StoreRules | None = None) -> Store:
     """Open the configured database, migrating an embedded SQLite file by itself; a database
-    that had no schema yet is seeded with the configured code tables and setup."""
+    that had no schema yet is seeded with the configured code tables and setup.
+
+    `rules`: the store rules to open it with; by default those of the plugins the settings
+    enable, so that a CLI subcommand (import, contacts from …) writes contacts under the same
+    rules as the bot."""
     if settings.database_url.startswith("sqlite:///"):
         private_dir(settings.data_dir)  # the whole CRM: owner only
-    store = Store(settings.database_url)
+    if rules is None:
+        rules = build_registry(settings.plugins).store_rules()
+    store = Store(settings.database_url, rules)
     was_empty = store.current_revision() is None
     store.ensure_schema()
     if was_empty:
@@ -70,6 +83,7 @@ def seed_from_config(store: Store, settings: Settings) -> None:
 
 
 def build_app(settings: Settings, registry: Registry | None = None) -> App:
-    store = open_store(settings)
+    """The registry first: its plugins' store rules are what the store is opened with."""
     registry = registry or build_registry(settings.plugins)
+    store = open_store(settings, registry.store_rules())
     return App(settings, store, registry, Dispatcher(registry, store, settings))

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy.orm import object_session
-
 from bot.reply import Button, Card, Field
 from storage.fields import FIELDS
 from storage.models import Contact, ContactType
-from storage.relations.links import relation_lines
 
 _HIDDEN = {"type", "name", "company"}
 _ADDRESS_FIELDS = ("address", "address_2", "post_code", "city", "county", "country")
@@ -54,10 +51,7 @@ def contact_card(
         sections.append(
             ("Persons", tuple(f"{p.no} {p.name} {p.job_title}".strip() for p in persons))
         )
-    session = object_session(contact)
-    relations = relation_lines(session, contact) if session is not None else []
-    if relations:
-        sections.append(("Business relations", tuple(relations)))
+    # (the relations plugin adds its "Business relations" section here: plugins.relations)
     current = next((a for a in contact.alt_addresses if a.in_force(today)), None)
     if current is not None:
         parts = [current.address, current.address_2, current.post_code, current.city]

@@ -7,7 +7,6 @@ from bot.inputs import ADMIN
 from bot.registry import command
 from bot.reply import Reply, Table
 from plugins.contact_card import contact_card
-from plugins.duplicates import with_duplicate_warnings
 from plugins.replies import changes_text
 from storage.contacts import (
     change_type,
@@ -17,7 +16,6 @@ from storage.contacts import (
     resolve_contact,
     update_contact,
 )
-from storage.duplicates.normalize import MATCHED_FIELDS
 from storage.errors import UserError
 from storage.interactions import interaction_summary
 from storage.models import ContactType
@@ -52,10 +50,9 @@ def new(ctx: Context) -> Reply:
         args.fields,
         actor_salesperson=ctx.actor.salesperson_code,
     )
-    reply = Reply(
+    return Reply(
         text=f"Created {kind.value} {contact.no}: {contact.name}", cards=(contact_card(contact),)
     )
-    return with_duplicate_warnings(ctx.session, contact, reply)
 
 
 @command("find", usage="find <text>")
@@ -127,10 +124,7 @@ def set_fields(ctx: Context) -> Reply:
     else:
         text = f"Changed {contact.no}: {', '.join(result.changed)}."
     text += changes_text(result)
-    reply = Reply(text=text, cards=(contact_card(contact),))
-    if MATCHED_FIELDS.isdisjoint(result.changed):  # a pair it is in was reported already
-        return reply
-    return with_duplicate_warnings(ctx.session, contact, reply)
+    return Reply(text=text, cards=(contact_card(contact),))
 
 
 @command("type", usage="type <no> person|company")

@@ -25,6 +25,9 @@ from storage.duplicates.digest import claim_new_pairs, give_back, mark_sent
 
 log = logging.getLogger(__name__)
 
+#: The digest posts the pairs the duplicates plugin's rules write, with its buttons.
+DEPENDS_ON = ("duplicates",)
+
 #: Posts one message (`text` and `blocks`) to a channel; returns the message's ts.
 Poster = Callable[[str, dict[str, Any]], str]
 

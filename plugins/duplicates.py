@@ -1,28 +1,31 @@
 """Duplicate contacts: `dupes`, `merge`, `unmerge`, `separate`, and the warning on new/set.
 
-`with_duplicate_warnings` is what `new` and `set` call after writing a contact: it keeps the
-contact's keys current and adds "possible duplicate of CT000123 (score, why)" with the buttons
-Merge and Not a duplicate to their reply. The contact is written either way.
+The plugin installs the store rules that keep every contact's duplicate keys and pairs current
+on whichever path writes it (storage.duplicates.rules), and adds to the replies of the commands
+that write a contact (`new`, `set`, `customer|vendor|bank|employee new` with auto contact)
+"possible duplicate of CT000123 (score, why)" with the buttons Merge and Not a duplicate, read
+from the pairs the rule wrote. The contact is written either way; with this plugin switched off
+there is neither rule nor warning.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from sqlalchemy.orm import Session
-
 from bot.dispatcher import Context
 from bot.inputs import ADMIN, SALES
-from bot.registry import command
+from bot.registry import command, reply_addition, store_rules
 from bot.reply import Button, Reply, Table
 from storage.contacts import resolve_contact
-from storage.duplicates import check_new_contact, list_pairs, mark_separate
+from storage.duplicates import list_pairs, mark_separate
 from storage.duplicates.merge import get_merge, merge_contacts, parse_choices, unmerge
 from storage.duplicates.pairs import Pair, count_pairs
+from storage.duplicates.rules import install, reported_contacts, reported_pairs
 from storage.duplicates.settings import settings_values, update_settings
 from storage.errors import UserError
 from storage.models import Contact
 from storage.numbers import INT32_MAX, parse_whole
+from storage.rules import StoreRules
 
 DUPES_USAGE = "dupes [<no>] | dupes setup [key=value …]"
 MERGE_USAGE = "merge <dup> into <keep> [field=dup|keep …] [--yes]"
@@ -51,12 +54,29 @@ def duplicate_warnings(pairs: list[Pair], contact: Contact) -> tuple[list[str], 
     return notes, buttons
 
 
-def with_duplicate_warnings(session: Session, contact: Contact, reply: Reply) -> Reply:
-    """`reply` with a note and buttons for each possible duplicate of `contact` (which is
-    written already; the check keeps its duplicate keys current too)."""
-    pairs = check_new_contact(session, contact)
+@store_rules
+def install_rules(rules: StoreRules) -> None:
+    """Duplicate keys and pairs current on every write of a contact."""
+    install(rules)
+
+
+#: The commands whose reply names the possible duplicates of the contacts they wrote.
+WARNED_VERBS = ("new", "set", "customer", "vendor", "bank", "employee")
+
+
+@reply_addition(*WARNED_VERBS)
+def duplicate_warning(ctx: Context, reply: Reply) -> Reply | None:
+    """A note and buttons for each possible duplicate of the first contact the command wrote
+    (the one its reply is about), from the pairs the store rule wrote in this transaction."""
+    reported = reported_contacts(ctx.session)
+    if not reported:
+        return None
+    contact = ctx.session.get(Contact, reported[0])
+    if contact is None:
+        return None
+    pairs = reported_pairs(ctx.session, contact)
     if not pairs:
-        return reply
+        return None
     notes, buttons = duplicate_warnings(pairs, contact)
     return replace(reply.with_notes(*notes), buttons=(*reply.buttons, *buttons))
 

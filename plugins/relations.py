@@ -1,16 +1,22 @@
 """Business relations: records (customer, vendor, bank, employee), links to contacts, relation
 codes, templates, "Create Contacts from …" and the removal log. The rules are in
-storage.relations; these handlers parse words and build replies."""
+storage.relations; these handlers parse words and build replies.
+
+The sync to linked records and the merge mover are integrity rules of every store
+(storage.rules), so linked records stay right from an instance without this plugin. The plugin
+adds a "Business relations" section to the contact card of `show`, `new` and `set`; switched
+off, the section, the commands and their help are gone."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from sqlalchemy import select
 
 from bot.dispatcher import YES_FLAG, Context
 from bot.inputs import ADMIN
-from bot.registry import command
+from bot.registry import command, reply_addition
 from bot.reply import Card, Confirmation, Field, Reply, Table
-from plugins.duplicates import with_duplicate_warnings
 from plugins.replies import changes_text
 from storage.contacts import ChangeResult, get_by_no, resolve_contact
 from storage.errors import NotFound, UserError
@@ -51,6 +57,29 @@ from storage.relations.templates import (
     remove_template,
 )
 from storage.setup import get_setup
+
+RELATIONS_HEADING = "Business relations"
+
+
+@reply_addition("show", "new", "set")
+def relations_section(ctx: Context, reply: Reply) -> Reply | None:
+    """The card of a contact with business relations gets a section listing them (before the
+    alternate address in force, where the card has always shown them)."""
+    cards = []
+    for card in reply.cards:
+        contact = get_by_no(ctx.session, card.subtitle) if card.subtitle else None
+        lines = tuple(relation_lines(ctx.session, contact)) if contact is not None else ()
+        if lines:
+            sections = list(card.sections)
+            at = next(
+                (i for i, (heading, _) in enumerate(sections) if heading.startswith("Alternate")),
+                len(sections),
+            )
+            sections.insert(at, (RELATIONS_HEADING, lines))
+            card = replace(card, sections=tuple(sections))
+        cards.append(card)
+    return replace(reply, cards=tuple(cards))
+
 
 CREATE_AS_USAGE = f"create-as <no> {KIND_CHOICES} [template=<code>]"
 LINK_USAGE = f"link <no> {KIND_CHOICES} <record no> [master=contact|record]"
@@ -171,8 +200,7 @@ def _new_record(ctx: Context, kind: RecordKind, usage: str) -> Reply:
         return Reply(text=text, cards=(record_card(ctx, record),))
     contact = contact_for_record(ctx.session, record)
     text += f" Contact {contact.no} made and linked (`setup auto_contact=no` turns this off)."
-    reply = Reply(text=text, cards=(record_card(ctx, record),))
-    return with_duplicate_warnings(ctx.session, contact, reply)
+    return Reply(text=text, cards=(record_card(ctx, record),))
 
 
 @command("customer", usage=_record_usage("customer"))

@@ -35,6 +35,7 @@ from storage.normalize import (
 )
 from storage.numbering import next_contact_no
 from storage.numbers import short
+from storage.rules import ChangeHook, DeleteHook, TypeChangeGuard, rules_of  # noqa: F401
 from storage.setup import get_setup
 from storage.text import check_name
 
@@ -43,19 +44,8 @@ from storage.text import check_name
 #: first, and as a name when no contact has that number.
 NUMBER_PATTERN = re.compile(r"^(?=\S*\d)\S{1,20}$")
 
-#: A guard returns a reason why `contact` may not become `new_type`, or None. Later stores
-#: (business relations, interactions) add their own rule here.
-TypeChangeGuard = Callable[[Session, Contact, ContactType], str | None]
-TYPE_CHANGE_GUARDS: list[TypeChangeGuard] = []
-
-#: Called with each contact about to be deleted, so that dependent stores can clean up or refuse.
-DeleteHook = Callable[[Session, Contact], None]
-DELETE_HOOKS: list[DeleteHook] = []
-
-#: Called by `update_contact` once the contact's own change is applied, in the same
-#: transaction: linked stores (business relations) copy the change on and note it in the result.
-ChangeHook = Callable[[Session, "ChangeResult"], None]
-CHANGE_HOOKS: list[ChangeHook] = []
+# The hooks that run on create, change, type change and delete are the store's rule set
+# (storage.rules), read from the session: which ones hold is decided where the store is opened.
 
 #: Resolves a `company=` reference to the company a person belongs to, or raises UserError.
 CompanyFinder = Callable[[Session, str], Contact]
@@ -317,6 +307,8 @@ def create_contact(
         setattr(contact, collection, [])
     session.add(contact)
     session.flush()
+    for hook in rules_of(session).on_create:
+        hook(session, contact)
     return contact
 
 
@@ -425,7 +417,7 @@ def update_contact(session: Session, contact: Contact, fields: Mapping[str, str]
     refresh_search_text(contact)
     if result.changed:
         contact.modified_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    for hook in CHANGE_HOOKS:
+    for hook in rules_of(session).on_change:
         hook(session, result)
     session.flush()
     return result
@@ -453,7 +445,7 @@ def change_type(session: Session, contact: Contact, new_type: ContactType) -> Co
             reasons.append(
                 f"it belongs to company {contact.company_name} (`set {contact.no} company=`)"
             )
-    for guard in TYPE_CHANGE_GUARDS:
+    for guard in rules_of(session).type_change_guards:
         reason = guard(session, contact, new_type)
         if reason:
             reasons.append(reason)
@@ -491,7 +483,7 @@ def delete_contact(session: Session, contact: Contact, *, alone: bool = False) -
         persons = ", ".join(victim.no for victim in doomed[:-1])
         raise UserError(f"{contact.no} still has persons ({persons}); nothing was deleted.")
     for victim in doomed:
-        for hook in DELETE_HOOKS:
+        for hook in rules_of(session).on_delete:
             hook(session, victim)
     for victim in doomed[:-1]:
         session.delete(victim)

@@ -1001,6 +1001,17 @@ def _write(job: _Job, chunks: list[int], result: ImportResult) -> None:
         ) from None
     if numbers:
         result.numbers = (numbers[0], numbers[-1])
+    _after_import(job)
+
+
+def _after_import(job: _Job) -> None:
+    """The store's after-import rules (the duplicates plugin keys the new contacts in bulk),
+    in a transaction of their own: the rows did not pass the per-contact create rules."""
+    rules = job.store.rules.after_import
+    if rules:
+        with job.store.transaction() as session:
+            for rule in rules:
+                rule(session, job.progress)
 
 
 def _first_line(error: Exception) -> str:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.errors import UserError
 from storage.files import private_sqlite
+from storage.rules import RULES_KEY, StoreRules, integrity_rules
 
 log = logging.getLogger(__name__)
 
@@ -58,19 +59,20 @@ def make_engine(url: str) -> Engine:
 class Store:
     """The database behind contactbot: an engine, a session factory and the schema version."""
 
-    def __init__(self, url: str) -> None:
-        # Duplicate keys and business relations join the contact's own rules (delete, change,
-        # type change, merge) through hook lists that importing them fills: import them here so
-        # that those rules hold on every open store, whichever plugins are enabled.
-        import storage.duplicates
-        import storage.relations  # noqa: F401
+    def __init__(self, url: str, rules: StoreRules | None = None) -> None:
+        """`rules`: what the enabled plugins add to the contact card's own rules (the
+        registry's `store_rules()`); the integrity rules hold either way (storage.rules).
+        Every session of this store carries them in `session.info`."""
         from storage.text import install_flush_checks
 
         install_flush_checks()  # a value the database would refuse is a message, not a crash
 
         self.url = url
+        self.rules = integrity_rules().extend(rules or StoreRules())
         self.engine = make_engine(url)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._sessions = sessionmaker(
+            self.engine, expire_on_commit=False, info={RULES_KEY: self.rules}
+        )
 
     @property
     def dialect(self) -> str:

@@ -28,7 +28,6 @@ from sqlalchemy.orm import Session
 
 from storage.clock import utcnow
 from storage.codes import code_table
-from storage.contacts import DELETE_HOOKS, TYPE_CHANGE_GUARDS
 from storage.errors import UserError
 from storage.models import Contact, ContactType, Interaction, InteractionTemplate
 
@@ -321,7 +320,6 @@ def _delete_interactions(session: Session, contact: Contact) -> None:
     session.execute(delete(Interaction).where(Interaction.contact_id == contact.id))
 
 
-if _type_change_guard not in TYPE_CHANGE_GUARDS:
-    TYPE_CHANGE_GUARDS.append(_type_change_guard)
-if _delete_interactions not in DELETE_HOOKS:
-    DELETE_HOOKS.append(_delete_interactions)
+#: Installed by storage.rules.integrity_rules (a type-change guard and a delete hook).
+interactions_guard = _type_change_guard
+delete_interactions = _delete_interactions

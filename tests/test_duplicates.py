@@ -17,9 +17,8 @@ from sqlalchemy import select
 
 from bot.config import Settings
 from bot.registry import build_registry
-from bot.reply import Reply
 from bot.runtime import build_app
-from plugins.duplicates import with_duplicate_warnings
+from plugins.duplicates import duplicate_warnings
 from storage.contacts import get_by_no
 from storage.duplicates import check_new_contact
 from storage.duplicates.export import export_pairs
@@ -66,9 +65,9 @@ def test_acme_new_company_warns_with_both_buttons(dbot: ChatBot) -> None:
     with dbot.app.store.transaction() as session:
         contact = get_by_no(session, "CT000002")
         assert contact is not None
-        reply = with_duplicate_warnings(session, contact, Reply(text="Created company CT000002"))
-    assert reply.notes[0].startswith("possible duplicate of CT000001 Acme Holding B.V. (score ")
-    assert [(b.label, b.command) for b in reply.buttons] == [
+        notes, buttons = duplicate_warnings(pairs, contact)
+    assert notes[0].startswith("possible duplicate of CT000001 Acme Holding B.V. (score ")
+    assert [(b.label, b.command) for b in buttons] == [
         ("Merge", "merge CT000002 into CT000001"),
         ("Not a duplicate", "separate CT000002 CT000001"),
     ]

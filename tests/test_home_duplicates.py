@@ -77,3 +77,12 @@ def test_home_with_more_pairs_than_fit_stays_valid(bot: ChatBot) -> None:
         e["action_id"] for b in view["blocks"] for e in b.get("elements", ()) if "action_id" in e
     ]
     assert len(ids) == len(set(ids))
+
+
+def test_home_has_no_duplicates_section_without_the_plugin(bot: ChatBot) -> None:
+    bot.ok('new company "Acme Holding B.V." city=Amsterdam')
+    view = home_for(bot.app.dispatcher, None, duplicates=False)
+    check_view(view)
+    texts = [b["text"]["text"] for b in view["blocks"] if b["type"] == "section"]
+    assert any("Acme Holding B.V." in text for text in texts)
+    assert not any("duplicate" in text.lower() for text in texts), texts

@@ -26,7 +26,6 @@ from bot.registry import build_registry
 from bot.runtime import build_app
 from storage.contacts import create_contact, delete_contact, get_by_no
 from storage.database import Store
-from storage.duplicates.merge import MERGE_MOVERS
 from storage.errors import UserError
 from storage.models import Contact, ContactType, Interaction
 
@@ -196,7 +195,7 @@ def test_a_person_added_to_the_duplicate_while_its_merge_runs_is_refused_not_los
         release.wait(timeout=30)
 
     mover = ("test-pause", pause, lambda *_args: None)
-    MERGE_MOVERS.append(mover)  # type: ignore[arg-type]
+    app.store.rules.merge_movers.append(mover)  # type: ignore[arg-type]
     try:
         app.run('new company "Keep Holding"')
         app.run('new company "Dup Trading"')
@@ -209,7 +208,7 @@ def test_a_person_added_to_the_duplicate_while_its_merge_runs_is_refused_not_los
             release.set()
             merged, added = merging.result(timeout=60), adding.result(timeout=60)
     finally:
-        MERGE_MOVERS.remove(mover)  # type: ignore[arg-type]
+        app.store.rules.merge_movers.remove(mover)  # type: ignore[arg-type]
         release.set()
     try:
         assert merged.text.startswith(f"Merged {DUP} into {KEEP}"), merged.text

@@ -42,16 +42,24 @@ def duplicate_warnings(
         return None
 
 
-def home_for(dispatcher: Dispatcher, salesperson: str | None) -> dict[str, Any]:
-    """The Home view of a user whose salesperson is `salesperson` (None: everyone's)."""
+def home_for(
+    dispatcher: Dispatcher, salesperson: str | None, *, duplicates: bool = True
+) -> dict[str, Any]:
+    """The Home view of a user whose salesperson is `salesperson` (None: everyone's);
+    `duplicates`: the duplicates plugin is enabled (else no section and no query for it)."""
     contacts = dispatcher.query(recent_contacts, salesperson, RECENT)
-    warnings = duplicate_warnings(dispatcher, salesperson)
-    return home_view(contacts, warnings, salesperson=salesperson)
+    warnings = duplicate_warnings(dispatcher, salesperson) if duplicates else None
+    return home_view(contacts, warnings, salesperson=salesperson, duplicates=duplicates)
 
 
 def home_view(
-    contacts: list[Contact], warnings: list[OwnedPair] | None, *, salesperson: str | None
+    contacts: list[Contact],
+    warnings: list[OwnedPair] | None,
+    *,
+    salesperson: str | None,
+    duplicates: bool = True,
 ) -> dict[str, Any]:
+    """`duplicates`: the duplicates plugin is enabled (else Home has no section for it)."""
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": "contactbot"}},
         section(
@@ -74,6 +82,8 @@ def home_view(
         if show is not None:
             block["accessory"] = show
         blocks.append(block)
+    if not duplicates:
+        return {"type": "home", "blocks": blocks[:MAX_VIEW_BLOCKS]}
     whose = "Possible duplicates of your contacts" if salesperson else "Possible duplicates"
     blocks += [{"type": "divider"}, section(f"*{whose}*")]
     if warnings is None:
@@ -111,7 +121,8 @@ def register(bolt: BoltApp, runner: SlackRunner) -> None:
                 client.views_publish(user_id=user_id, view=refused_view(REFUSAL))
                 return
             salesperson = runner.actors.salesperson(user_id)
-            view = home_for(runner.app.dispatcher, salesperson)
+            enabled = "duplicates" in runner.app.registry.plugins
+            view = home_for(runner.app.dispatcher, salesperson, duplicates=enabled)
             client.views_publish(user_id=user_id, view=view)
         except Exception:
             log.exception("App Home for %s failed", user_id)

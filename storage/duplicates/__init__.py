@@ -5,18 +5,15 @@
 - `matcher`: the configured method; `index`: a contact's keys and pairs kept current
 - `scan`: rebuild everything; `pairs`: list, separate, check on new/set; `merge`: merge, unmerge
 - `settings`: the `dupe_settings` row; `models`: the tables
+- `rules`: the store rules the duplicates plugin installs (keys kept current on every write)
 
-Importing this package registers a delete hook so a deleted contact's keys and pairs go too.
+A deleted contact's keys and pairs go with it by storage.rules.integrity_rules.
 """
 
 from __future__ import annotations
 
-from storage.contacts import DELETE_HOOKS
 from storage.duplicates.index import forget_contact, refresh_contact
 from storage.duplicates.pairs import Pair, check_new_contact, list_pairs, mark_separate
-
-if forget_contact not in DELETE_HOOKS:
-    DELETE_HOOKS.append(forget_contact)
 
 __all__ = [
     "Pair",

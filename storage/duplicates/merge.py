@@ -12,8 +12,10 @@ each field of the kept card that the merge changed. What was edited after the me
 edited: a field of the kept card that no longer holds the merge's value, a moved person's
 own changes, a person moved on or deleted since; the result names each.
 
-Other stores (business relations, …) join through MERGE_MOVERS: a mover moves its rows in
-`merge` and returns JSON-able notes, which it gets back in `unmerge`.
+Other stores (business relations, …) join through the store rules' merge movers
+(storage.rules): a mover moves its rows in `merge` and returns JSON-able notes, which it gets
+back in `unmerge`. Both keep the duplicate keys of every contact they wrote current (the kept
+contact, the duplicate brought back, the persons moved).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -44,6 +46,7 @@ from storage.models import (
     ContactType,
     Interaction,
 )
+from storage.rules import Mover, rules_of  # noqa: F401  (Mover: see storage.rules)
 
 KEEP = "keep"
 DUP = "dup"
@@ -62,14 +65,6 @@ GROUP_TABLES = {
     "industry_groups": ContactIndustryGroup,
     "mailing_groups": ContactMailingGroup,
 }
-
-#: (name, move(session, dup, keep) -> notes, restore(session, dup, keep, notes)) of other stores.
-Mover = tuple[
-    str,
-    Callable[[Session, Contact, Contact], Any],
-    Callable[[Session, Contact, Contact, Any], None],
-]
-MERGE_MOVERS: list[Mover] = []
 
 
 # --- rows as JSON ------------------------------------------------------------------------
@@ -302,7 +297,7 @@ def merge_contacts(
         added[name] = missing
     moved["groups_added"] = added
 
-    for name, move, _restore in MERGE_MOVERS:
+    for name, move, _restore in rules_of(session).merge_movers:
         moved[f"mover:{name}"] = move(session, dup, keep)
 
     session.flush()
@@ -326,6 +321,8 @@ def merge_contacts(
     session.add(record)
     session.flush()
     refresh_contact(session, keep)
+    for person in persons:  # their company name is the kept company's now
+        refresh_contact(session, person)
     counts = {
         "persons": len(moved["persons"]),
         "interactions": len(ids),
@@ -479,7 +476,7 @@ def unmerge(session: Session, record: DupeMerge) -> UnmergeResult:
         else:
             session.execute(update(DupePair).where(DupePair.id == exists).values(status=SEPARATE))
 
-    for name, _move, restore in MERGE_MOVERS:
+    for name, _move, restore in rules_of(session).merge_movers:
         restore(session, dup, keep, moved.get(f"mover:{name}"))
 
     record.undone_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -490,6 +487,10 @@ def unmerge(session: Session, record: DupeMerge) -> UnmergeResult:
     assert dup is not None and keep is not None
     refresh_contact(session, dup)
     refresh_contact(session, keep)
+    for person_id in moved["persons"]:  # back with the duplicate, or kept where they went
+        person = session.get(Contact, person_id)
+        if person is not None:
+            refresh_contact(session, person)
     return UnmergeResult(dup, keep, kept_fields, person_notes)
 
 

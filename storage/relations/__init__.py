@@ -5,15 +5,9 @@ employees, and kept in sync with them.
 - `links`: link, unlink, relation codes, the sync both ways, create-as, a record's contact
 - `templates`: defaults per kind for create-as; `bulk`: "Create Contacts from …" over a filter
 - `csv_import`: `contactbot import customers|vendors|bank-accounts|employees FILE.csv`
-- `hooks`: how this joins update, delete, type change and merge of contacts
+- `hooks`: how this joins update, delete, type change and merge of contacts (store rules)
 
-Importing this package registers those hooks, as storage.duplicates does its delete hook.
+The hooks are integrity rules every store is opened with (storage.rules.integrity_rules).
 """
 
 from __future__ import annotations
-
-from storage.relations.hooks import register
-
-register()
-
-__all__ = ["register"]

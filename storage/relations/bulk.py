@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from storage.csv_import import NoProgress, Progress
-from storage.duplicates import check_new_contact
+from storage.duplicates.rules import reported_pairs
 from storage.errors import UserError
 from storage.models import BusinessLink, BusinessRecord, RecordKind
 from storage.relations.kinds import spec
@@ -96,7 +96,7 @@ def contacts_from_records(
         else:
             contact = contact_for_record(session, record)
             result.created.append((record.no, contact.no))
-            pairs = check_new_contact(session, contact)
+            pairs = reported_pairs(session, contact)
             if pairs:
                 result.duplicates[contact.no] = [pair.describe(contact.no) for pair in pairs]
         progress.advance(1)

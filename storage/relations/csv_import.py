@@ -30,7 +30,7 @@ from storage.csv_import import (
     write_report,
 )
 from storage.database import Store
-from storage.duplicates import check_new_contact
+from storage.duplicates.rules import reported_pairs
 from storage.errors import UserError
 from storage.models import RecordKind
 from storage.relations.kinds import spec
@@ -90,7 +90,7 @@ def _import_row(
     if not auto:
         return False, False
     contact = contact_for_record(session, record)
-    return True, bool(check_new_contact(session, contact))
+    return True, bool(reported_pairs(session, contact))
 
 
 def import_records(

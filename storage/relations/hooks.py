@@ -1,13 +1,14 @@
-"""How business relations join the contact card's own rules, through the hook lists those
-modules offer (so they need not know this package):
+"""How business relations join the contact card's own rules, as store rules (storage.rules,
+integrity_rules: every store holds them, whichever plugins are enabled, because they keep
+stored links and records consistent), so the contact card need not know this package:
 
-- storage.contacts.CHANGE_HOOKS: a contact's change is copied to its linked records.
-- storage.contacts.DELETE_HOOKS: a deleted contact's links are logged and go with it; the
-  records stay (Business Central deletes only the contact).
-- storage.contacts.TYPE_CHANGE_GUARDS: a company with business relations stays a company.
-- storage.duplicates.merge.MERGE_MOVERS: a merge moves the duplicate's links and codes to the
-  kept contact (which then holds the shared fields for all its records); unmerge moves them
-  back and puts the records' fields back as they were.
+- on change: a contact's change is copied to its linked records (storage.relations.links).
+- merge mover: a merge moves the duplicate's links and codes to the kept contact (which then
+  holds the shared fields for all its records); unmerge moves them back and puts the records'
+  fields back as they were.
+- on delete: a deleted contact's links are logged and go with it; the records stay (Business
+  Central deletes only the contact).
+- type-change guard: a company with business relations stays a company.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from storage.contacts import CHANGE_HOOKS, DELETE_HOOKS, TYPE_CHANGE_GUARDS
-from storage.duplicates.merge import MERGE_MOVERS
 from storage.errors import UserError
 from storage.models import (
     BusinessLink,
@@ -34,9 +33,9 @@ from storage.relations.links import (
     links_of,
     log_removal,
     relation_lines,
-    sync_from_contact,
 )
 from storage.relations.records import SHARED_FIELDS
+from storage.rules import Mover
 
 
 def forget_contact(session: Session, contact: Contact) -> None:
@@ -132,17 +131,11 @@ def restore_on_unmerge(session: Session, dup: Contact, keep: Contact, notes: Any
     session.flush()
 
 
-def register() -> None:
-    """Join the hook lists once (importing storage.relations does this)."""
-    for hooks, hook in (
-        (CHANGE_HOOKS, sync_from_contact),
-        (DELETE_HOOKS, forget_contact),
-        (TYPE_CHANGE_GUARDS, keep_company_type),
-    ):
-        if hook not in hooks:
-            hooks.append(hook)  # type: ignore[arg-type]
-    if all(mover[0] != "relations" for mover in MERGE_MOVERS):
-        MERGE_MOVERS.append(("relations", move_on_merge, restore_on_unmerge))
+def relations_mover() -> Mover:
+    """The merge mover of business relations (the same tuple each time, so it is added once)."""
+    return _MOVER
 
 
-__all__ = ["register"]
+_MOVER: Mover = ("relations", move_on_merge, restore_on_unmerge)
+
+__all__ = ["forget_contact", "keep_company_type", "relations_mover"]
