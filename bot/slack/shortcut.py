@@ -6,8 +6,11 @@ the message. On submit the contact is checked (an error shows next to the picker
 closes, and then the message's permalink is fetched (chat.getPermalink) and the submission
 becomes the `log` command, through the dispatcher like any other: `log <no> SLACK
 description=… direction=in|out` as the submitting user, with the submission's delivery id (a
-retried submit is DUPLICATE_DELIVERY and answers nothing) and the permalink as its key (when
-Slack gives none, `slack:<channel>:<ts>`). The once-per-message rule is the store's
+retried submit is DUPLICATE_DELIVERY and answers nothing) and the message as its key:
+`slack:<channel>:<ts>`, which names the message as its permalink does but needs no Web API
+call to be had (a failed chat.getPermalink must not make the same message a second one) and
+is what interactions logged before the one door were keyed by; the permalink is the
+interaction's reference, the link a person follows. The once-per-message rule is the store's
 (storage.interactions): the same message logged on the same contact again is refused there.
 The text, its author and the channel go with it as the interaction's snippet.
 """
@@ -133,7 +136,7 @@ def log_invocation(
     runner: SlackRunner, client: WebClient, body: dict[str, Any], contact_no: str, description: str
 ) -> CommandInvocation:
     """The submission as the `log` command: the words as values (no quoting to undo), the
-    permalink as its key, the delivery id of this submission."""
+    message as its key (see the module doc), the delivery id of this submission."""
     where = Where.from_body(body)
     meta = parse_metadata((body.get("view") or {}).get("private_metadata", ""))
     actor = runner.actors.actor(where.user_id, name=where.user_name)
@@ -162,7 +165,7 @@ def log_invocation(
         source=SOURCE,
         delivery_id=delivery_key(body, "log"),
         words=words,
-        key=link or (message_key(channel, ts) if channel and ts else None),
+        key=message_key(channel, ts) if channel and ts else (link or None),
         extra={
             PERMALINK: link,
             SNIPPET: snippet[:SNIPPET_LIMIT],

@@ -547,7 +547,7 @@ def _answer(app: SlackProcess, target: str) -> str:
 
 def test_log_to_contact_logs_a_message_once_through_log(replay_app: SlackProcess) -> None:
     """The same Slack message logged on the same contact twice is one interaction (the rule
-    of storage.interactions, keyed by the permalink), and a retried submission (Slack's
+    of storage.interactions, keyed by the message), and a retried submission (Slack's
     X-Slack-Retry-Num) is the dispatcher's duplicate delivery: it answers nothing."""
     sender = SlackSender(replay_app.port, replay_app.double)
     created = sender.command('new company "Logged Once Ltd"')
