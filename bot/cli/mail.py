@@ -23,7 +23,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def make_worker(app: App) -> MailWorker:
     """The worker for every configured mailbox, refusing a bad account before any is read."""
-    worker = MailWorker(app.store, app.registry, app.settings)
+    worker = MailWorker(app.store, app.registry, app.settings, dispatcher=app.dispatcher)
     worker.check_accounts()
     return worker
 
