@@ -107,7 +107,11 @@ def test_the_largest_numbers_that_fit_are_stored(acme: ChatBot, store: Store) ->
 
 
 def test_code_table_values_are_checked_against_their_column(bot: ChatBot) -> None:
-    assert "name: 100000 characters is too long; the most is 100. Shorten it." in refused(
+    assert "name: 5000 characters is too long; the most is 100. Shorten it." in refused(
+        bot, "codes territories add NORTH name=" + "N" * 5_000
+    )
+    # a whole line past the command language's own cap is refused before it is split
+    assert "a command takes at most 10,000" in refused(
         bot, "codes territories add NORTH name=" + "N" * 100_000
     )
     assert "code: a country/region code has up to 10 characters" in refused(
