@@ -167,3 +167,24 @@ def test_what_it_needs_and_a_bad_table_are_refused_at_start(
         "contactbot: account_care.stale_days: expected a whole number of days from 1 to 3650."
     )
     assert "Traceback" not in refused.stderr
+
+
+def test_the_plugins_own_tests_pass_with_the_chat_style_driver(
+    tmp_path: Path, plugin_site: Path
+) -> None:
+    """The example's tests (docs/plugins.md, "Testing a plugin") run as its author runs them:
+    pytest in the plugin's folder, on bot.testing, with the plugin installed."""
+    folder = tmp_path / "account_care"
+    shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    env = {**Cli(tmp_path).env, "PYTHONPATH": str(plugin_site)}
+    ran = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "5 passed" in ran.stdout, ran.stdout
