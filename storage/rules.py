@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from storage.contacts import ChangeResult
-    from storage.csv_import import Progress
+    from storage.importing.progress import Progress
     from storage.models import Contact, ContactType
 
 RULES_KEY = "rules"

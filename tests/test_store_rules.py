@@ -19,11 +19,11 @@ from bot.registry import RegistryError, build_registry
 from bot.reply import Reply
 from bot.runtime import build_app, default_rules
 from storage.contacts import create_contact, get_by_no
-from storage.csv_import import import_contacts
 from storage.database import Store
 from storage.duplicates.index import data_from_contact
 from storage.duplicates.matcher import Matcher
 from storage.duplicates.models import DupeKey
+from storage.importing.contacts import import_contacts
 from storage.models import ContactType
 from tests.conftest import ChatBot
 from tests.test_shell_cli import Cli

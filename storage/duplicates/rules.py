@@ -29,7 +29,7 @@ from storage.rules import StoreRules
 
 if TYPE_CHECKING:
     from storage.contacts import ChangeResult
-    from storage.csv_import import Progress
+    from storage.importing.progress import Progress
 
 #: session.info key: ids of the contacts whose possible duplicates the reply should name.
 REPORTED = "duplicates.reported"

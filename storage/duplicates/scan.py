@@ -34,11 +34,11 @@ from rapidfuzz.fuzz import ratio
 from sqlalchemy import Connection, delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from storage.csv_import import NoProgress, Progress
 from storage.duplicates.index import COLUMNS, data_from_row
 from storage.duplicates.keys import BLOCK_LIMIT, KEY_BITS, NAME, QUICK_LOOK, quick_mask
 from storage.duplicates.matcher import Matcher, Prepared
 from storage.duplicates.models import OPEN, SEPARATE, DupeKey, DupePair
+from storage.importing.progress import NoProgress, Progress
 from storage.models import Contact
 
 READ_CHUNK = 5_000  # contacts read, keyed and their keys written, a batch at a time
