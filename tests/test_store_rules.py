@@ -212,7 +212,7 @@ def test_the_rules_are_those_of_the_enabled_plugins() -> None:
     assert all(not rules for rules in names.values()), names
     full = build_registry().store_rules().names()
     assert full["on_create"] == ["storage.duplicates.rules.on_create"]
-    assert "storage.duplicates.rules.after_import" in full["after_import"]
+    assert "storage.duplicates.bulk.begin_import" in full["bulk_import"]
     store = Store("sqlite://", build_registry(["contacts"]).store_rules())
     try:  # the integrity rules hold on every store
         assert "relations" in [mover[0] for mover in store.rules.merge_movers]

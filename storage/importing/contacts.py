@@ -65,6 +65,7 @@ from storage.importing.report import write_report
 from storage.importing.rows import read_header
 from storage.importing.validation import Job, Validation, default_workers, validate
 from storage.importing.writer import insert_rows
+from storage.rules import BulkImport
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ def import_contacts(
         job = Job(
             store,
             path,
-            Validation(header),
+            Validation(header, parts=[] if dry_run else _rule_parts(store, total)),
             workers or default_workers(total),
             progress or NoProgress(),
             Path(spill_dir),
@@ -146,17 +147,16 @@ def _write(job: Job, chunks: list[int], result: ImportResult) -> None:
         ) from None
     if numbers:
         result.numbers = (numbers[0], numbers[-1])
-    _after_import(job)
 
 
-def _after_import(job: Job) -> None:
-    """The store's after-import rules (the duplicates plugin keys the new contacts in bulk),
-    in a transaction of their own: the rows did not pass the per-contact create rules."""
-    rules = job.store.rules.after_import
-    if rules:
-        with job.store.transaction() as session:
-            for rule in rules:
-                rule(session, job.progress)
+def _rule_parts(store: Store, rows: int) -> list[BulkImport]:
+    """The store rules' parts in this import (the duplicates plugin keys each row as it is
+    validated and writes its keys with its batch): the rows pass no per-contact create rule."""
+    hooks = store.rules.bulk_import
+    if not hooks:
+        return []
+    with store.session() as session:
+        return [part for hook in hooks if (part := hook(session, rows)) is not None]
 
 
 def _first_line(error: Exception) -> str:

@@ -33,7 +33,7 @@ class Draft:
     """A row being validated: what build_contact fills, without ORM instrumentation (a mapped
     Contact costs more to build than all the validation of a row)."""
 
-    __slots__ = (*COLUMNS, "company", "index", "line", "seq")
+    __slots__ = (*COLUMNS, "company", "index", "line", "seq", "extras")
 
     def __init__(self, type: ContactType) -> None:  # `type`: build_contact calls new(type=…)
         for name in self.__slots__:

@@ -28,6 +28,7 @@ from storage.importing.reading import read_records
 from storage.importing.report import Failure
 from storage.importing.rows import Draft, Peek, Row, kind_or_none, parse_row
 from storage.models import ContactType
+from storage.rules import BulkImport
 from storage.setup import get_setup
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class Validation:
     person_lines: list[int] = field(default_factory=list)  # good persons needing a number
     persons: int = 0  # good persons
     company_lines: list[int] = field(default_factory=list)  # good companies needing a number
+    parts: list[BulkImport] = field(default_factory=list)  # the store rules' parts in it
 
     @property
     def good(self) -> int:
@@ -139,11 +141,13 @@ def _my_chunks(path: Path, worker: int, workers: int) -> Iterator[tuple[int, lis
         yield number, chunk
 
 
-def _build(session: Session, row: Row, finder: CompanyFinder, line: int) -> Draft:
-    draft = build_contact(session, row.kind, row.fields, new=Draft, find_company=finder.find)
+def _build(session: Session, row: Row, state: Validation, line: int) -> Draft:
+    """The row validated by `new`'s code, with what each import rule makes of it."""
+    draft = build_contact(session, row.kind, row.fields, new=Draft, find_company=state.finder.find)
     assert isinstance(draft, Draft)
     draft.no = row.no
     draft.line = line
+    draft.extras = [part.row(draft) for part in state.parts]
     return draft
 
 
@@ -190,7 +194,7 @@ def _check_companies(
         if row.kind is not ContactType.COMPANY:
             continue
         try:
-            chunk.companies.append((line, _build(session, row, state.finder, line)))
+            chunk.companies.append((line, _build(session, row, state, line)))
         except UserError as error:
             chunk.failures.append(Failure(line, error.message, cells))
             chunk.failed.append((line, row.no, row.fields.get("name", "")))
@@ -267,7 +271,7 @@ def _check_persons(
                     chunk.failures.append(Failure(line, state.number_failures[line], cells))
                 continue
             state.check_no(row.no, line)
-            person = _build(session, row, state.finder, line)
+            person = _build(session, row, state, line)
         except UserError as error:
             chunk.failures.append(Failure(line, error.message, cells))
             continue
@@ -286,7 +290,7 @@ def _person_entry(person: Draft) -> tuple[Any, ...]:
         index, company_id = company.index, None
     else:
         index, company_id = -1, company.id
-    return (person.line, person.no, index, company_id, *person.values())
+    return (person.line, person.no, index, company_id, person.extras, *person.values())
 
 
 def _merge_persons(state: Validation, results: list[list[_PersonChunk]]) -> list[int]:

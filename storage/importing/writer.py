@@ -11,11 +11,13 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
+from sqlalchemy.orm import Session
 
 from storage.importing.progress import Progress
 from storage.importing.rows import BATCH, CARRIED, TABLE, Draft
 from storage.importing.validation import Job, spill_path
 from storage.models import ContactType
+from storage.rules import BulkImport
 
 
 def insert_rows(job: Job, chunks: list[int], numbers: list[str]) -> None:
@@ -29,7 +31,8 @@ def insert_rows(job: Job, chunks: list[int], numbers: list[str]) -> None:
         _sqlite_cache(connection),
     ):
         writer = _Writer(connection, now)
-        ids = _insert_companies(writer, state.companies, numbers, job.progress)
+        parts = _Parts(connection, state.parts)
+        ids = _insert_companies(writer, state.companies, numbers, job.progress, parts)
         rank = 0
         for batch in _spilled(job, chunks):
             rows = []
@@ -40,7 +43,35 @@ def insert_rows(job: Job, chunks: list[int], numbers: list[str]) -> None:
                     rank += 1
                 rows.append(_person_row(writer, entry, seq, ids, numbers))
             writer.write(rows)
+            if parts:
+                nos = [row[_NO_AT] for row in rows]
+                parts.written(writer.ids_of(nos), [entry[4] for entry in batch])
             job.progress.advance(len(rows))
+        parts.finish(job.progress)
+
+
+class _Parts:
+    """The store rules' parts in this import (storage.rules.BulkImport), called in the
+    import's transaction through a session bound to its connection."""
+
+    def __init__(self, connection: Connection, parts: list[BulkImport]) -> None:
+        self.parts = parts
+        self.session = Session(bind=connection) if parts else None
+
+    def __bool__(self) -> bool:
+        return bool(self.parts)
+
+    def written(self, ids: Sequence[int], extras: Sequence[list[Any]]) -> None:
+        """A batch written: each part gets its own piece of each row's extras."""
+        for position, part in enumerate(self.parts):
+            part.written(self.session, ids, [extra[position] for extra in extras])  # type: ignore[arg-type]
+
+    def finish(self, progress: Progress) -> None:
+        if self.session is None:
+            return
+        for part in self.parts:
+            part.finish(self.session, progress)
+        self.session.flush()
 
 
 #: Columns in the order the writer sends them: a row's carried values, then the rest.
@@ -52,6 +83,7 @@ _INSERT_COLUMNS: tuple[str, ...] = (
     "created_at",
     "modified_at",
 )
+_NO_AT = _INSERT_COLUMNS.index("no")
 
 
 class _Writer:
@@ -83,6 +115,13 @@ class _Writer:
         self, values: Sequence[Any], no: str, kind: ContactType, company_id: int | None
     ) -> tuple[Any, ...]:
         return (*values, no, self.kinds[kind], company_id, self.now, self.now)
+
+    def ids_of(self, nos: list[str]) -> list[int]:
+        """The ids of the contacts just written with these numbers, in their order (one query:
+        RETURNING in file order would cost SQLite one statement per row)."""
+        query = select(TABLE.c.no, TABLE.c.id).where(TABLE.c.no.in_(nos))
+        by_no = dict(self.connection.execute(query).all())
+        return [by_no[no] for no in nos]
 
     def write(self, rows: list[tuple[Any, ...]]) -> None:
         if not rows:
@@ -172,10 +211,13 @@ def _spilled(job: Job, chunks: list[int]) -> Iterator[list[tuple[Any, ...]]]:
 
 
 def _insert_companies(
-    writer: _Writer, companies: list[Draft], numbers: list[str], progress: Progress
+    writer: _Writer,
+    companies: list[Draft],
+    numbers: list[str],
+    progress: Progress,
+    parts: _Parts,
 ) -> list[int]:
-    """Insert the companies and return their new ids by index (looked up by number: RETURNING
-    in file order would cost SQLite one statement per row)."""
+    """Insert the companies and return their new ids by index."""
     ids: list[int] = []
     for start in range(0, len(companies), BATCH):
         batch = companies[start : start + BATCH]
@@ -186,9 +228,10 @@ def _insert_companies(
                 for company, no in zip(batch, nos, strict=True)
             ]
         )
-        query = select(TABLE.c.no, TABLE.c.id).where(TABLE.c.no.in_(nos))
-        by_no = dict(writer.connection.execute(query).all())
-        ids += [by_no[no] for no in nos]
+        written = writer.ids_of(nos)
+        ids += written
+        if parts:
+            parts.written(written, [company.extras for company in batch])
         progress.advance(len(batch))
     return ids
 
@@ -203,4 +246,4 @@ def _person_row(
     _line, no, index, company_id = entry[:4]
     if index >= 0:
         company_id = company_ids[index]
-    return writer.row(entry[4:], no or numbers[seq], ContactType.PERSON, company_id)
+    return writer.row(entry[5:], no or numbers[seq], ContactType.PERSON, company_id)
