@@ -1,7 +1,7 @@
 """`contactbot import contacts|customers|vendors|bank-accounts|employees FILE.csv [--dry-run]`.
 
-Named `import_` because `import` is a keyword. Contacts go through storage.csv_import, the
-record kinds through storage.relations.csv_import; both print a summary and exit 1 when a row
+Named `import_` because `import` is a keyword. Contacts go through storage.importing, the
+record kinds through storage.importing.records; both print a summary and exit 1 when a row
 was refused.
 """
 
@@ -30,7 +30,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     if args.what != "contacts":
         return _import_records(settings, args)
     from bot.cli.progress import progress_bar
-    from storage.csv_import import import_contacts
+    from storage.importing.contacts import import_contacts
 
     app = build_app(settings)
     try:
@@ -45,7 +45,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
 def _import_records(settings: Settings, args: argparse.Namespace) -> int:
     """`contactbot import customers|vendors|bank-accounts|employees FILE.csv [--dry-run]`."""
     from bot.cli.progress import progress_bar
-    from storage.relations.csv_import import import_records
+    from storage.importing.records import import_records
     from storage.relations.kinds import parse_kind
 
     kind = parse_kind(args.what, "contactbot import customers|vendors|bank-accounts|employees")
