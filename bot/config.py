@@ -20,6 +20,8 @@ import platformdirs
 from bot.config_errors import ConfigError
 from bot.dupes_config import DupesSettings, parse_dupes_settings
 from bot.mail.config import MailSettings, parse_mail_settings
+from storage.connect_errors import normalize_url
+from storage.pool import PoolSettingError, PoolSettings, parse_pool_settings
 
 APP_NAME = "contactbot"
 
@@ -70,6 +72,8 @@ class Settings:
     config_path: Path | None = None
     mail: MailSettings = field(default_factory=MailSettings)
     dupes: DupesSettings = field(default_factory=DupesSettings)
+    #: `[database]` pool_size, max_overflow, pool_recycle (PostgreSQL; ignored for SQLite)
+    pool: PoolSettings = field(default_factory=PoolSettings)
 
 
 _TOP_KEYS = {
@@ -147,12 +151,15 @@ def load_settings(
         raise ConfigError("data_dir: expected a path as a string.")
     data_dir = Path(data_dir_value or platformdirs.user_data_dir(APP_NAME)).expanduser()
 
-    database = _table(data, "database", {"url"})
+    database = _table(data, "database", {"url", "pool_size", "max_overflow", "pool_recycle"})
     url = env.get("CONTACTBOT_DATABASE_URL") or database.get("url") or ""
     if not isinstance(url, str):
         raise ConfigError("database.url: expected a string like postgresql+psycopg://host/db.")
-    if not url:
-        url = f"sqlite:///{data_dir / 'contactbot.db'}"
+    url = normalize_url(url) or f"sqlite:///{data_dir / 'contactbot.db'}"
+    try:
+        pool = parse_pool_settings(database)
+    except PoolSettingError as error:
+        raise ConfigError(str(error)) from None
 
     plugins_table = _table(data, "plugins", {"enabled"})
     plugins = (
@@ -179,6 +186,7 @@ def load_settings(
         config_path=path,
         mail=parse_mail_settings(data.get("mail")),
         dupes=parse_dupes_settings(data.get("dupes")),
+        pool=pool,
     )
 
 

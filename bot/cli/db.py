@@ -33,3 +33,10 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         seed_from_config(store, settings)
     print(f"Database at schema {store.current_revision()}.")
     return 0
+
+
+def interrupted(args: argparse.Namespace) -> str:
+    """What Ctrl-C leaves (bot.cli.main prints it)."""
+    if args.db_command == "upgrade":
+        return "the migration was rolled back; the schema is as it was. Run it again."
+    return "nothing in the database changed."

@@ -8,8 +8,10 @@ was refused.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
+from bot.cli.progress import StageLog
 from bot.config import Settings
 from bot.runtime import build_app, open_store
 
@@ -19,9 +21,15 @@ CHOICES = ("contacts", "customers", "vendors", "bank-accounts", "employees")
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
     """Add `import` to the `contactbot` parser."""
-    importer = subparsers.add_parser("import", help="import records from CSV")
+    importer = subparsers.add_parser(
+        "import",
+        help="import records from CSV: good rows written in one transaction, failed rows "
+        "to FILE.errors.csv",
+        description="Import contacts or business-relation records from a CSV file whose "
+        "header names the fields. Rows that fail go to FILE.errors.csv with line and reason.",
+    )
     importer.add_argument("what", choices=list(CHOICES))
-    importer.add_argument("file", type=Path)
+    importer.add_argument("file", type=Path, help="the CSV file (a header row names the fields)")
     importer.add_argument("--dry-run", action="store_true", help="only validate; write nothing")
     return importer
 
@@ -30,16 +38,52 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     if args.what != "contacts":
         return _import_records(settings, args)
     from bot.cli.progress import progress_bar
-    from storage.csv_import import import_contacts
+    from storage.csv_import import NoProgress, import_contacts
 
     app = build_app(settings)
     try:
-        with progress_bar() as progress:
-            result = import_contacts(app.store, args.file, dry_run=args.dry_run, progress=progress)
+        stages = StageLog(NoProgress())
+        try:
+            with progress_bar() as bar:
+                stages.inner = bar
+                result = import_contacts(
+                    app.store, args.file, dry_run=args.dry_run, progress=stages
+                )
+        except KeyboardInterrupt:  # after the bar is closed, so the line stands on its own
+            print(f"contactbot: interrupted; {_what_was_kept(args, stages)}", file=sys.stderr)
+            return EXIT_INTERRUPTED
         print(result.summary())
         return 0 if not result.failed else 1
     finally:
         app.close()
+
+
+#: As bot.cli.EXIT_INTERRUPTED (not imported: bot.cli imports this module).
+EXIT_INTERRUPTED = 130
+#: The import's stage that writes every good row in one transaction (storage.csv_import).
+WRITING_STAGE = "Writing"
+
+
+def _what_was_kept(args: argparse.Namespace, stages: StageLog) -> str:
+    """After Ctrl-C: the rows are in the database only once the writing stage finished."""
+    if args.dry_run:
+        return "dry run: nothing was written."
+    if stages.reached_after(WRITING_STAGE):
+        return (
+            f"the contacts of {args.file} were imported, but their duplicate keys were not "
+            "finished: run `contactbot dupes scan`."
+        )
+    return (
+        f"nothing of {args.file} was imported (the rows are written in one transaction); "
+        "run the import again."
+    )
+
+
+def interrupted(args: argparse.Namespace) -> str:
+    """What Ctrl-C left, when it came outside the contact import's own handling above."""
+    if args.dry_run:
+        return "dry run: nothing was written."
+    return f"nothing of {args.file} was imported (one transaction); run the import again."
 
 
 def _import_records(settings: Settings, args: argparse.Namespace) -> int:

@@ -52,3 +52,23 @@ def progress_bar(stream: TextIO | None = None) -> Iterator[Progress]:
         yield progress
     finally:
         progress.close()
+
+
+class StageLog:
+    """A Progress that passes everything on and remembers the stages begun, so that a Ctrl-C
+    can be answered with what was kept (bot.cli.import_: rows written or not)."""
+
+    def __init__(self, inner: Progress) -> None:
+        self.inner = inner
+        self.stages: list[str] = []
+
+    def stage(self, description: str, total: int) -> None:
+        self.stages.append(description)
+        self.inner.stage(description, total)
+
+    def advance(self, count: int) -> None:
+        self.inner.advance(count)
+
+    def reached_after(self, description: str) -> bool:
+        """Whether a stage after `description` has begun (so `description` finished)."""
+        return description in self.stages and self.stages[-1] != description
