@@ -19,6 +19,8 @@ import platformdirs
 
 from bot.config_errors import ConfigError
 from bot.mail.config import MailSettings, parse_mail_settings
+from storage.connect_errors import normalize_url
+from storage.pool import PoolSettingError, PoolSettings, parse_pool_settings
 
 APP_NAME = "contactbot"
 
@@ -71,6 +73,8 @@ class Settings:
     #: The file's other tables, each owned and parsed by a plugin (`@config_table`, read when
     #: the app is built: bot.registry.Registry.configure): `[dupes]` for the digest, say.
     plugin_tables: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: `[database]` pool_size, max_overflow, pool_recycle (PostgreSQL; ignored for SQLite)
+    pool: PoolSettings = field(default_factory=PoolSettings)
 
 
 _TOP_KEYS = {
@@ -154,12 +158,15 @@ def load_settings(
         raise ConfigError("data_dir: expected a path as a string.")
     data_dir = Path(data_dir_value or platformdirs.user_data_dir(APP_NAME)).expanduser()
 
-    database = _table(data, "database", {"url"})
+    database = _table(data, "database", {"url", "pool_size", "max_overflow", "pool_recycle"})
     url = env.get("CONTACTBOT_DATABASE_URL") or database.get("url") or ""
     if not isinstance(url, str):
         raise ConfigError("database.url: expected a string like postgresql+psycopg://host/db.")
-    if not url:
-        url = f"sqlite:///{data_dir / 'contactbot.db'}"
+    url = normalize_url(url) or f"sqlite:///{data_dir / 'contactbot.db'}"
+    try:
+        pool = parse_pool_settings(database)
+    except PoolSettingError as error:
+        raise ConfigError(str(error)) from None
 
     plugins_table = _table(data, "plugins", {"enabled"})
     plugins = (
@@ -186,6 +193,7 @@ def load_settings(
         config_path=path,
         mail=parse_mail_settings(data.get("mail")),
         plugin_tables=plugin_tables,
+        pool=pool,
     )
 
 

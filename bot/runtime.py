@@ -58,7 +58,7 @@ def open_store(settings: Settings, rules: StoreRules | None = None) -> Store:
         private_dir(settings.data_dir)  # the whole CRM: owner only
     if rules is None:
         rules = build_registry(settings.plugins).store_rules()
-    store = Store(settings.database_url, rules)
+    store = Store(settings.database_url, rules, settings.pool)
     was_empty = store.current_revision() is None
     store.ensure_schema()
     if was_empty:

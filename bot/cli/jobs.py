@@ -83,3 +83,8 @@ def _run(settings: Settings, registry: Registry, job_id: str) -> int:
         app.close()
     print(result if result is not None else f"Ran {job_id}.")
     return 0
+
+
+def interrupted(_args: argparse.Namespace) -> str:
+    """What Ctrl-C leaves (bot.cli.main prints it): a job runs in one transaction."""
+    return "the job's unfinished transaction was rolled back; run it again."

@@ -62,3 +62,8 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     finally:
         app.close()
+
+
+def interrupted(_args: argparse.Namespace) -> str:
+    """What Ctrl-C leaves during `mail sync` (`mail run` stops on the signal by itself)."""
+    return "the mail logged so far is kept; the next sync goes on after the last batch written."
