@@ -87,7 +87,7 @@ def ignored(event: Mapping[str, Any], bot_user_id: str | None) -> str | None:
         return "no user"
     if bot_user_id and user == bot_user_id:
         return "the bot's own message"
-    if not event.get("channel") or not event.get("ts"):
+    if not event.get("channel") or not (event.get("ts") or event.get("event_ts")):
         return "no channel or ts"
     return None
 
@@ -99,21 +99,23 @@ def is_dm(event: Mapping[str, Any]) -> bool:
 
 
 def command_text(text: str, bot_user_id: str | None) -> str:
-    """The command line in a message: what follows the bot's mention (the first mention when
-    the bot's id is not known), or the whole text when it mentions nobody (a DM)."""
+    """The command line in a message: what follows the bot's mention; when the bot's id is not
+    known or not in the text, what follows the mentions the text starts with (an app_mention
+    names the bot, whatever id the text shows); the whole text when it starts with no mention
+    (a DM)."""
     text = from_slack(text)
-    found = None
-    for match in _MENTION.finditer(text):
-        if bot_user_id is None or match.group(1) == bot_user_id:
-            found = match
-            break
-    if found is not None:
-        text = text[found.end() :]
-    return text.strip()
+    if bot_user_id:
+        for match in _MENTION.finditer(text):
+            if match.group(1) == bot_user_id:
+                return text[match.end() :].strip()
+    text = text.strip()
+    while (match := _MENTION.match(text)) is not None:
+        text = text[match.end() :].lstrip()
+    return text
 
 
 def said_from(event: Mapping[str, Any], bot_user_id: str | None) -> Said:
-    channel, ts = str(event["channel"]), str(event["ts"])
+    channel, ts = str(event["channel"]), str(event.get("ts") or event["event_ts"])
     root = event.get("thread_ts")
     root = str(root) if root and root != ts else None
     dm = is_dm(event)

@@ -7,7 +7,8 @@ key, `slack:<channel>:<root ts>` (bot.slack.shortcut.logged_message), the key th
 contact" shortcut gives the same message, so the message is logged on a contact once whichever
 way it is logged (the rule is the store's: storage.interactions). What was typed after the
 template is the description; without one, the start of the root message is. Without a
-direction, a root written by a salesperson is `out`, any other `in`, as for the shortcut.
+template (`log CT000012`) it is SLACK, the shortcut's. Without a direction, a root written by a
+salesperson is `out`, any other `in`, as for the shortcut.
 """
 
 from __future__ import annotations
@@ -90,6 +91,10 @@ def thread_log_invocation(
         text=text[:SNIPPET_LIMIT],
     )
     args = parse_arguments(words[1:])
+    if len(args.positionals) == 1:  # `log CT000012` alone: the SLACK template, as the shortcut
+        at = words.index(args.positionals[0], 1) + 1
+        words = [*words[:at], TEMPLATE, *words[at:]]
+        args = parse_arguments(words[1:])
     added: list[str] = []
     if not args.rest(2) and "description" not in args.fields:
         summary = " ".join(text.split())[:DESCRIPTION_LIMIT] or NO_TEXT_DESCRIPTION

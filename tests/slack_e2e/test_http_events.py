@@ -265,3 +265,17 @@ def test_a_thread_is_logged_on_the_contact_once_with_its_first_message(
     count = re.match(r"(\d+) interaction", history.text)
     assert count and count.group(1) == "1", history.text
     assert link.startswith("https://") and root.replace(".", "") in link
+
+
+def test_a_thread_logged_without_a_template_is_logged_as_slack(
+    app: SlackProcess, sender: SlackSender, acme: str
+) -> None:
+    channel = channel_id()
+    words = f"Acme's renewal is due in March {uuid.uuid4().hex[:6]}"
+    root = app.double.add_message(channel, words, user="U_CUSTOMER")
+    ts = app.double.add_message(channel, f"log {acme}", user="U_SALES", thread_ts=root)
+    sender.event(mention(f"log {acme} direction=out", ts, channel=channel, thread_ts=root))
+    assert f"Logged the message on {acme}" in answer_in(app.double, channel, root).text
+    history = slash(app, sender, f"history {acme} 100")
+    line = next(line for line in history.text.splitlines() if words in line)
+    assert "SLACK" in line and "· out ·" in line

@@ -64,8 +64,10 @@ def test_the_command_line_follows_the_bots_mention(text: str, expected: str) -> 
     assert command_text(text, BOT) == expected
 
 
-def test_without_the_bots_id_the_first_mention_is_the_bot() -> None:
+def test_without_the_bots_id_the_leading_mentions_are_the_bot() -> None:
     assert command_text("<@U9> find acme", None) == "find acme"
+    assert command_text("<@U9> <@U8|x> find acme", "U0BOT") == "find acme"
+    assert command_text("find <@U9>", None) == "find <@U9>"
 
 
 def test_a_mention_is_answered_in_its_thread_and_a_dm_in_the_dm() -> None:
