@@ -73,6 +73,12 @@ class Said:
     def where(self) -> Where:
         return Where.in_conversation(self.user_id, self.channel_id, self.answer_thread)
 
+    @property
+    def privately(self) -> Where:
+        """For what only the writer should read (a refusal): the DM itself, or an ephemeral
+        message in the channel."""
+        return self.where if self.in_dm else Where(self.user_id, self.channel_id)
+
 
 def ignored(event: Mapping[str, Any], bot_user_id: str | None) -> str | None:
     """Why this message event is not answered, or None when it is one to answer."""
@@ -87,7 +93,8 @@ def ignored(event: Mapping[str, Any], bot_user_id: str | None) -> str | None:
         return "no user"
     if bot_user_id and user == bot_user_id:
         return "the bot's own message"
-    if not event.get("channel") or not (event.get("ts") or event.get("event_ts")):
+    channel, ts = event.get("channel"), event.get("ts") or event.get("event_ts")
+    if not isinstance(channel, str) or not channel or not isinstance(ts, str) or not ts:
         return "no channel or ts"
     return None
 
@@ -145,11 +152,9 @@ def short_help(registry: Registry, *, in_dm: bool, word: str | None = None) -> R
 def reply_for(
     runner: SlackRunner, client: WebClient, body: Mapping[str, Any], said: Said
 ) -> Reply | None:
-    """The answer to what was said, run through the dispatcher as the slash command runs;
-    None for a delivery the dispatcher ran already."""
+    """The answer to what was said (by a user who has roles), run through the dispatcher as
+    the slash command runs; None for a delivery the dispatcher ran already."""
     roles = runner.actors.roles(said.user_id)
-    if not roles:
-        return Reply.error(REFUSAL)
     registry = runner.app.registry
     try:
         words = split_words(said.text)
@@ -180,14 +185,17 @@ def reply_for(
 
 
 def answer(runner: SlackRunner, client: WebClient, body: Mapping[str, Any], said: Said) -> None:
-    """Run what was said and post the answer where it was said, once per event."""
-    reply = reply_for(runner, client, body, said)
+    """Run what was said and post the answer where it was said, once per event; a user
+    without a role is told so privately, and nothing is run."""
+    refused = not runner.actors.roles(said.user_id)
+    reply = Reply.error(REFUSAL) if refused else reply_for(runner, client, body, said)
     if reply is None:
         return
     if not claim_answer(runner.app.dispatcher, body):
         log.info("event %s was answered already; not again", body.get("event_id"))
         return
-    runner.send(said.where, reply_message(reply, shareable=False))
+    where = said.privately if refused else said.where
+    runner.send(where, reply_message(reply, shareable=False))
 
 
 def handle(
