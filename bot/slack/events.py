@@ -23,6 +23,7 @@ event handed to two instances on one PostgreSQL) is answered once.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import re
 from collections.abc import Mapping
@@ -141,7 +142,11 @@ def short_help(registry: Registry, *, in_dm: bool, word: str | None = None) -> R
     """What a message that names no verb is told: how to ask, and the verbs there are."""
     ask = "Type a command" if in_dm else "Mention me with a command"
     example = "`find acme`" if in_dm else "`@contactbot find acme`"
-    start = f"`{short(word)}` is not a command. " if word else ""
+    start = ""
+    if word:
+        close = difflib.get_close_matches(word.lower(), registry.verbs(), n=1, cutoff=0.5)
+        hint = f" Did you mean `{close[0]}`?" if close else ""
+        start = f"`{short(word)}` is not a command.{hint} "
     verbs = ", ".join(sorted(registry.verbs()))
     return Reply(
         text=f"{start}{ask}, like {example}. Commands: {verbs}. "

@@ -94,6 +94,9 @@ def test_is_dm_reads_the_channel_type_else_the_channel_id() -> None:
 def test_the_short_help_names_the_verbs() -> None:
     registry = build_registry()
     text = short_help(registry, in_dm=False, word="hello").text
-    assert text.startswith("`hello` is not a command. Mention me with a command")
+    assert text.startswith("`hello` is not a command. Did you mean `help`? Mention me with")
     assert all(verb in text for verb in ("find", "show", "log", "help"))
+    assert short_help(registry, in_dm=True, word="fnd").text.startswith(
+        "`fnd` is not a command. Did you mean `find`? Type a command"
+    )
     assert short_help(registry, in_dm=True).text.startswith("Type a command, like `find acme`")
