@@ -176,12 +176,20 @@ class SlackRunner:
     def send(
         self, where: Where, message: dict[str, Any], *, replace_original: bool = False
     ) -> None:
-        """In the conversation for a `conversation` Where; else ephemeral through the
-        response_url; else ephemeral in the channel; else a DM."""
+        """In the conversation for a `conversation` Where (when Slack refuses that, as for
+        the others); else ephemeral through the response_url; else ephemeral in the channel;
+        else a DM."""
         if where.conversation and where.channel_id:
             thread = {"thread_ts": where.thread_ts} if where.thread_ts else {}
-            self.client.chat_postMessage(channel=where.channel_id, **thread, **message)
-            return
+            try:
+                self.client.chat_postMessage(channel=where.channel_id, **thread, **message)
+                return
+            except SlackApiError as error:  # archived, bot removed meanwhile: tell them anyway
+                log.warning(
+                    "chat.postMessage to %s failed (%s); answering privately",
+                    where.channel_id,
+                    error,
+                )
         if where.response_url:
             body = {**message, "response_type": "ephemeral", "replace_original": replace_original}
             try:

@@ -64,3 +64,18 @@ def test_a_verb_needing_a_role_the_user_lacks_is_refused_in_the_thread(
         POST, lambda c: c.body.get("channel") == channel and c.body.get("thread_ts") == ts
     )
     assert "`delete` needs the admin role" in refused.text
+
+
+def test_when_slack_refuses_the_answer_in_the_channel_the_user_is_told_privately(
+    app: SlackProcess, sender: SlackSender
+) -> None:
+    channel = f"C{uuid.uuid4().hex[:10].upper()}"
+    ts = app.double.add_message(channel, "help", user="U_SALES")
+    app.double.fail("chat.postMessage", "not_in_channel")
+    sender.event(mention("help", ts, channel=channel))
+    told = app.double.wait_for(
+        "chat.postEphemeral",
+        lambda c: c.body.get("channel") == channel and c.body.get("user") == "U_SALES",
+    )
+    assert "Commands" in told.text
+    app.wait_for_log(rf"chat.postMessage to {channel} failed")
