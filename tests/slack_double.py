@@ -13,6 +13,8 @@ does (`not_authed`), and answers anything else with `unknown_method`.
     url = double.response_url()              # POSTs to it are recorded as "response_url"
     call = double.wait_for("chat.postEphemeral", lambda c: "CT000001" in c.text)
     double.calls("views.open")               # every call so far, oldest first
+    ts = double.add_message("C1", "Acme wants a quote", user="U1")  # what people wrote,
+    # read back by conversations.replies / conversations.history (chat.postMessage adds too)
     double.stop()
 
 Every request is recorded, the refused ones too (with their `status`), so a test can count the
@@ -113,6 +115,8 @@ class SlackDouble:
         self.groups: dict[str, list[str]] = {}
         #: What apps.connections.open answers as `url` (a ws:// URL of a Socket Mode server).
         self.socket_mode_url: str | None = None
+        #: The messages of each channel, oldest first (add_message, chat.postMessage).
+        self.messages: dict[str, list[dict[str, Any]]] = {}
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -155,6 +159,7 @@ class SlackDouble:
             self._server_errors.clear()
             self.users.clear()
             self.groups.clear()
+            self.messages.clear()
 
     # --- steering ----------------------------------------------------------------------
 
@@ -174,6 +179,27 @@ class SlackDouble:
         response_url answers 404 with `error` as its text, as Slack's do)."""
         with self._changed:
             self._failures[method] = [times, error]
+
+    def add_message(
+        self,
+        channel: str,
+        text: str,
+        *,
+        user: str | None = None,
+        thread_ts: str | None = None,
+        **fields: Any,
+    ) -> str:
+        """A message in `channel` (in the thread `thread_ts`), as conversations.replies and
+        conversations.history will give it; returns its ts."""
+        with self._changed:
+            ts = self._next_ts()
+            message: dict[str, Any] = {"type": "message", "text": text, "ts": ts, **fields}
+            if user:
+                message["user"] = user
+            if thread_ts:
+                message["thread_ts"] = thread_ts
+            self.messages.setdefault(channel, []).append(message)
+            return ts
 
     # --- reading -----------------------------------------------------------------------
 
@@ -269,17 +295,55 @@ def _post_message(double: SlackDouble, body: Mapping[str, Any]) -> dict[str, Any
         return {"ok": False, "error": "channel_not_found"}
     if not body.get("text") and not body.get("blocks"):
         return {"ok": False, "error": "no_text"}
-    ts = double._next_ts()
-    message = {
-        "type": "message",
-        "user": BOT_USER_ID,
-        "bot_id": BOT_ID,
-        "text": body.get("text") or "",
-        "ts": ts,
-    }
+    fields: dict[str, Any] = {"bot_id": BOT_ID}
     if body.get("blocks"):
-        message["blocks"] = body["blocks"]
-    return {"ok": True, "channel": body["channel"], "ts": ts, "message": message}
+        fields["blocks"] = body["blocks"]
+    channel = str(body["channel"])
+    thread_ts = str(body.get("thread_ts") or "") or None
+    text = str(body.get("text") or "")
+    ts = double.add_message(channel, text, user=BOT_USER_ID, thread_ts=thread_ts, **fields)
+    message = next(m for m in double.messages[channel] if m["ts"] == ts)
+    return {"ok": True, "channel": channel, "ts": ts, "message": message}
+
+
+def _channel_messages(double: SlackDouble, body: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+    with double._changed:
+        found = double.messages.get(str(body.get("channel") or ""))
+        return None if found is None else [dict(m) for m in found]
+
+
+def _replies(double: SlackDouble, body: Mapping[str, Any]) -> dict[str, Any]:
+    """A thread, its root first, as Slack answers (limit counts the root too)."""
+    messages = _channel_messages(double, body)
+    if messages is None:
+        return {"ok": False, "error": "channel_not_found"}
+    ts = str(body.get("ts") or "")
+    thread = [m for m in messages if m["ts"] == ts or m.get("thread_ts") == ts]
+    if not thread:
+        return {"ok": False, "error": "thread_not_found"}
+    thread.sort(key=lambda m: m["ts"])
+    limit = int(body.get("limit") or 1000)
+    return {"ok": True, "messages": thread[:limit], "has_more": len(thread) > limit}
+
+
+def _history(double: SlackDouble, body: Mapping[str, Any]) -> dict[str, Any]:
+    """The channel's top-level messages, newest first, between oldest and latest."""
+    messages = _channel_messages(double, body)
+    if messages is None:
+        return {"ok": False, "error": "channel_not_found"}
+    inclusive = str(body.get("inclusive") or "").lower() in ("1", "true")
+    latest, oldest = body.get("latest"), body.get("oldest")
+
+    def within(m: dict[str, Any]) -> bool:
+        ts = float(m["ts"])
+        if latest and (ts > float(latest) or (ts == float(latest) and not inclusive)):
+            return False
+        return not oldest or ts > float(oldest) or (ts == float(oldest) and inclusive)
+
+    top = [m for m in messages if m.get("thread_ts") in (None, m["ts"]) and within(m)]
+    top.sort(key=lambda m: m["ts"], reverse=True)
+    limit = int(body.get("limit") or 100)
+    return {"ok": True, "messages": top[:limit], "has_more": len(top) > limit}
 
 
 def _post_ephemeral(double: SlackDouble, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -382,6 +446,8 @@ _ANSWERS: dict[str, Callable[[SlackDouble, Mapping[str, Any]], dict[str, Any]]] 
     "chat.getPermalink": _permalink,
     "usergroups.users.list": _group_members,
     "apps.connections.open": _connections_open,
+    "conversations.replies": _replies,
+    "conversations.history": _history,
 }
 
 

@@ -22,7 +22,16 @@ from slack_bolt import BoltResponse
 
 from bot.config import Settings
 from bot.runtime import App
-from bot.slack import actions, commands, home, log_redaction, shortcut, submit, suggestions
+from bot.slack import (
+    actions,
+    commands,
+    events,
+    home,
+    log_redaction,
+    shortcut,
+    submit,
+    suggestions,
+)
 from bot.slack.actors import ActorResolver
 from bot.slack.client import make_web_client
 from bot.slack.runner import SlackRunner
@@ -70,7 +79,7 @@ def build_slack_app(
         logger=bolt_log,
     )
     runner = SlackRunner(app, ActorResolver(app.dispatcher, settings.roles, client), client)
-    for module in (commands, actions, submit, suggestions, shortcut, home):
+    for module in (commands, actions, submit, suggestions, shortcut, home, events):
         module.register(bolt, runner)
 
     @bolt.error

@@ -20,6 +20,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from bot.dispatcher import Dispatcher
+from storage.deliveries import DuplicateDelivery, record_delivery
+
 SOURCE = "slack"
 
 
@@ -43,3 +46,20 @@ def delivery_key(body: Mapping[str, Any], purpose: str = "") -> str:
         user = (body.get("user") or {}).get("id", "")
         return f"{kind}:{team}:{user}:{actions[0]['action_ts']}{suffix}"
     return f"{kind}:{team}:sha:{_hash(body)}{suffix}"
+
+
+def claim_answer(dispatcher: Dispatcher, body: Mapping[str, Any]) -> bool:
+    """Whether this process is the one to answer this delivery: the answer is recorded as a
+    delivery of its own (`…:answer`), in its own transaction, just before it is sent.
+
+    The command's delivery id keeps a retry from writing twice, but a command that ends in a
+    refusal, an error or a question writes nothing, so its retry would be answered again; an
+    event (a mention, a DM) is answered in the conversation, where a second answer is seen by
+    everyone. The unique key on (source, delivery id) decides between two processes (one
+    PostgreSQL) or two threads handling the same event_id: one records it, the other is told
+    DuplicateDelivery and stays silent."""
+    try:
+        dispatcher.query(record_delivery, SOURCE, delivery_key(body, "answer"))
+    except DuplicateDelivery:
+        return False
+    return True

@@ -213,7 +213,7 @@ def _url_verification(body: Mapping[str, Any]) -> None:
 def _event_callback(body: Mapping[str, Any]) -> None:
     event = _object(body.get("event"), "event")
     _string(event, "type", "event.", required=True)
-    for key in ("tab", "event_ts"):
+    for key in ("tab", "event_ts", "ts", "subtype", "bot_id", "channel_type"):
         _string(event, key, "event.")
     if event["type"] == "app_home_opened":
         _string(event, "user", "event.", required=True)

@@ -1,10 +1,12 @@
 """Running a command line for a Slack user, and answering them.
 
 Every way into contactbot from Slack (the slash command, buttons, overflow items, modal
-submissions, the share button) ends here: the user's roles are checked (refused users get a
-polite refusal and nothing else), the line goes through the one dispatcher with the Slack
-delivery id, and the Reply is rendered as Block Kit and sent where the user will see it: the
-request's `response_url` (ephemeral), else an ephemeral message in the channel, else a DM.
+submissions, the share button, mentions and direct messages) ends here: the user's roles are
+checked (refused users get a polite refusal and nothing else), the line goes through the one
+dispatcher with the Slack delivery id, and the Reply is rendered as Block Kit and sent where the
+user will see it: for a message people wrote (a mention, a DM), in that conversation (the
+thread of the mention), for everyone there; otherwise the request's `response_url`
+(ephemeral), else an ephemeral message in the channel, else a DM.
 """
 
 from __future__ import annotations
@@ -42,12 +44,21 @@ def apology(error_id: str) -> str:
 
 @dataclass(frozen=True)
 class Where:
-    """Where a user is answered: the response_url of their request, else their channel."""
+    """Where a user is answered: the response_url of their request, else their channel; or,
+    with `conversation`, in the conversation itself (chat.postMessage to `channel_id`, in the
+    thread `thread_ts` when there is one), as an answer to a message they wrote."""
 
     user_id: str
     channel_id: str | None = None
     response_url: str | None = None
     user_name: str = ""
+    conversation: bool = False
+    thread_ts: str | None = None
+
+    @classmethod
+    def in_conversation(cls, user_id: str, channel_id: str, thread_ts: str | None) -> Where:
+        """An answer posted where the user wrote: in the channel's thread, or in the DM."""
+        return cls(user_id, channel_id, None, "", conversation=True, thread_ts=thread_ts)
 
     @classmethod
     def from_body(cls, body: Mapping[str, Any]) -> Where:
@@ -95,12 +106,17 @@ class SlackRunner:
         self.work = ThreadPoolExecutor(max_workers=work_threads, thread_name_prefix="slack-work")
 
     def later(
-        self, body: Mapping[str, Any], what: str, work: Callable[..., object], *args: Any
+        self,
+        body: Mapping[str, Any],
+        what: str,
+        work: Callable[..., object],
+        *args: Any,
+        where: Where | None = None,
     ) -> Future[None]:
         """Run `work(*args)` after the ack, on the work threads, under `guard`."""
 
         def run() -> None:
-            with self.guard(body, what):
+            with self.guard(body, what, where):
                 work(*args)
 
         return self.work.submit(run)
@@ -160,7 +176,20 @@ class SlackRunner:
     def send(
         self, where: Where, message: dict[str, Any], *, replace_original: bool = False
     ) -> None:
-        """Ephemeral through the response_url; else ephemeral in the channel; else a DM."""
+        """In the conversation for a `conversation` Where (when Slack refuses that, as for
+        the others); else ephemeral through the response_url; else ephemeral in the channel;
+        else a DM."""
+        if where.conversation and where.channel_id:
+            thread = {"thread_ts": where.thread_ts} if where.thread_ts else {}
+            try:
+                self.client.chat_postMessage(channel=where.channel_id, **thread, **message)
+                return
+            except SlackApiError as error:  # archived, bot removed meanwhile: tell them anyway
+                log.warning(
+                    "chat.postMessage to %s failed (%s); answering privately",
+                    where.channel_id,
+                    error,
+                )
         if where.response_url:
             body = {**message, "response_type": "ephemeral", "replace_original": replace_original}
             try:
@@ -185,14 +214,17 @@ class SlackRunner:
         self.client.chat_postMessage(channel=where.user_id, **message)
 
     @contextmanager
-    def guard(self, body: Mapping[str, Any], what: str) -> Iterator[None]:
-        """An exception becomes a short apology with an error id that is also in the log."""
+    def guard(
+        self, body: Mapping[str, Any], what: str, where: Where | None = None
+    ) -> Iterator[None]:
+        """An exception becomes a short apology with an error id that is also in the log,
+        sent to `where` (else where the request's body says)."""
         try:
             yield
         except Exception:
             error_id = uuid.uuid4().hex[:8]
             log.exception("error %s while handling %s", error_id, what)
             try:
-                self.say(Where.from_body(body), Reply.error(apology(error_id)))
+                self.say(where or Where.from_body(body), Reply.error(apology(error_id)))
             except Exception:
                 log.exception("could not send the apology for error %s", error_id)

@@ -18,6 +18,7 @@ The text, its author and the channel go with it as the interaction's snippet.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import App as BoltApp
@@ -140,23 +141,21 @@ def log_invocation(
     where = Where.from_body(body)
     meta = parse_metadata((body.get("view") or {}).get("private_metadata", ""))
     actor = runner.actors.actor(where.user_id, name=where.user_name)
-    channel, ts = meta.get("channel") or "", meta.get("ts") or ""
-    link = permalink(client, channel, ts)
-    author = meta.get("author") or ""
-    channel_name = meta.get("channel_name") or channel
-    text = meta.get("text") or ""
-    author_name = runner.actors.profile(author).name if author.startswith(("U", "W")) else ""
-    who = author_name or author
-    snippet = f"{who} in #{channel_name}: {text}" if who else text
-    by_salesperson = bool(author) and (
-        runner.app.dispatcher.query(salesperson_of_chat_user, author) is not None
+    message = logged_message(
+        runner,
+        client,
+        channel=meta.get("channel") or "",
+        ts=meta.get("ts") or "",
+        author=meta.get("author") or "",
+        channel_name=meta.get("channel_name") or "",
+        text=meta.get("text") or "",
     )
     words = (
         "log",
         contact_no,
         TEMPLATE,
         f"description={description}",
-        f"direction={'out' if by_salesperson else 'in'}",
+        f"direction={message.direction}",
     )
     return CommandInvocation(
         actor=actor,
@@ -165,12 +164,49 @@ def log_invocation(
         source=SOURCE,
         delivery_id=delivery_key(body, "log"),
         words=words,
+        key=message.key,
+        extra=message.extra,
+    )
+
+
+@dataclass(frozen=True)
+class LoggedMessage:
+    """What the `log` command records about a Slack message: its key (the once-per-message
+    rule), the permalink and snippet (`extra`), and the direction its author implies."""
+
+    key: str | None
+    extra: dict[str, str]
+    direction: str
+
+
+def logged_message(
+    runner: SlackRunner,
+    client: WebClient,
+    *,
+    channel: str,
+    ts: str,
+    author: str,
+    channel_name: str,
+    text: str,
+) -> LoggedMessage:
+    """The message at `channel`/`ts` as the shortcut and a thread's `log` record it: keyed
+    `slack:<channel>:<ts>` (so both log one message once), its permalink the reference, its
+    author, channel and text the snippet; `out` when a salesperson wrote it, else `in`."""
+    link = permalink(client, channel, ts)
+    author_name = runner.actors.profile(author).name if author.startswith(("U", "W")) else ""
+    who = author_name or author
+    snippet = f"{who} in #{channel_name or channel}: {text}" if who else text
+    by_salesperson = bool(author) and (
+        runner.app.dispatcher.query(salesperson_of_chat_user, author) is not None
+    )
+    return LoggedMessage(
         key=message_key(channel, ts) if channel and ts else (link or None),
         extra={
             PERMALINK: link,
             SNIPPET: snippet[:SNIPPET_LIMIT],
             TEMPLATE_DESCRIPTION: SLACK_TEMPLATE_DESCRIPTION,
         },
+        direction="out" if by_salesperson else "in",
     )
 
 

@@ -3,10 +3,11 @@ sends them.
 
 `SlackProcess` runs `contactbot slack [--http --port N]` as a subprocess with its own config
 file, data directory and database, pointed at a SlackDouble through CONTACTBOT_SLACK_API_URL,
-and waits for it to serve. `SlackSender` posts slash commands (form-encoded) and interactivity
-payloads (`payload=<json>`) to its /slack/events, signed as Slack signs them: `v0=` + the
-HMAC-SHA256 of `v0:{timestamp}:{body}` under the signing secret, in X-Slack-Signature, with
-the timestamp in X-Slack-Request-Timestamp.
+and waits for it to serve. `SlackSender` posts slash commands (form-encoded), interactivity
+payloads (`payload=<json>`) and Events API bodies (JSON: `event_callback`) to its
+/slack/events, signed as Slack signs them: `v0=` + the HMAC-SHA256 of
+`v0:{timestamp}:{body}` under the signing secret, in X-Slack-Signature, with the timestamp in
+X-Slack-Request-Timestamp.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from tests.slack_double import TEAM_ID, SlackDouble
+from tests.slack_double import BOT_USER_ID, TEAM_ID, SlackDouble
 
 #: Test values, not secrets: the app and the sender share them through the environment.
 BOT_TOKEN = "xoxb-contactbot-e2e"
@@ -221,6 +222,73 @@ def user(user_id: str) -> dict[str, str]:
     return {"id": user_id, "username": name, "name": name, "team_id": TEAM_ID}
 
 
+def event_callback(event: Mapping[str, Any], *, event_id: str | None = None) -> dict[str, Any]:
+    """An Events API body as Slack posts it (or sends it in a Socket Mode `events_api`
+    envelope): `event` inside, a fresh event_id unless one is given."""
+    return {
+        "token": "deprecated-verification-token",
+        "team_id": TEAM_ID,
+        "api_app_id": API_APP_ID,
+        "event": dict(event),
+        "type": "event_callback",
+        "event_id": event_id or f"Ev{uuid.uuid4().hex[:12].upper()}",
+        "event_time": int(time.time()),
+        "authorizations": [
+            {
+                "enterprise_id": None,
+                "team_id": TEAM_ID,
+                "user_id": BOT_USER_ID,
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ],
+        "is_ext_shared_channel": False,
+        "event_context": f"4-{uuid.uuid4().hex}",
+    }
+
+
+def mention(
+    text: str,
+    ts: str,
+    *,
+    user_id: str = "U_SALES",
+    channel: str = "C_SALES",
+    thread_ts: str | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
+    """An `app_mention` event: `<@bot> text` written by `user_id` at `ts`."""
+    event = {
+        "type": "app_mention",
+        "user": user_id,
+        "text": f"<@{BOT_USER_ID}> {text}",
+        "ts": ts,
+        "channel": channel,
+        "event_ts": ts,
+        "team": TEAM_ID,
+        **fields,
+    }
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    return event
+
+
+def direct_message(
+    text: str, ts: str, *, user_id: str = "U_SALES", channel: str = "D_SALES", **fields: Any
+) -> dict[str, Any]:
+    """A `message` event in the DM `channel` (what `message.im` delivers)."""
+    return {
+        "type": "message",
+        "channel_type": "im",
+        "user": user_id,
+        "text": text,
+        "ts": ts,
+        "channel": channel,
+        "event_ts": ts,
+        "team": TEAM_ID,
+        **fields,
+    }
+
+
 def interactive(kind: str, user_id: str, **fields: Any) -> dict[str, Any]:
     """An interactivity payload of `kind`: the fields every one carries, then `fields`."""
     return {
@@ -304,6 +372,18 @@ class SlackSender:
         """An interactivity payload, as Slack posts it: form field `payload` holding JSON."""
         body = urlencode({"payload": json.dumps(payload)}).encode()
         response = self.post(body, "application/x-www-form-urlencoded", **options)
+        return Sent(payload, body, response)
+
+    def event(
+        self, event: Mapping[str, Any], *, event_id: str | None = None, retry: int | None = None
+    ) -> Sent:
+        """An Events API event_callback around `event`, posted as JSON and signed."""
+        return self.resend_event(event_callback(event, event_id=event_id), retry=retry)
+
+    def resend_event(self, payload: dict[str, Any], *, retry: int | None = None) -> Sent:
+        """Post an Events API body (again: `retry` sets X-Slack-Retry-Num)."""
+        body = json.dumps(payload).encode()
+        response = self.post(body, "application/json", retry=retry)
         return Sent(payload, body, response)
 
     # --- interactivity payloads ------------------------------------------------------------
