@@ -57,6 +57,21 @@ def test_a_dropped_letter_of_a_short_word(bot) -> None:
     assert _numbers(bot, "find fjrd holding")[0] == "CT000001"
 
 
+def test_a_recorded_duplicate_comes_right_after_the_exact_match(bot) -> None:
+    """A name says nothing about which namesake is the same person; the pair the duplicates
+    plugin recorded (same phone and address) does, until people say it is not one."""
+    card = 'address="Storgata 1" post_code=0155 city=Oslo phone="+47 22 55 01 00"'
+    bot.ok(f'new person "Olivia Artis" {card}')  # CT000001
+    for i, first in enumerate(("Tom", "Eva", "Kari", "Per")):
+        bot.ok(f'new person "{first} Artis" city=Bergen phone="+47 55 55 02 0{i}"')
+        bot.ok(f'new person "Olivia {first}sen" city=Bergen phone="+47 55 55 03 0{i}"')
+    bot.ok(f'new person "Livvy Artis" {card}')  # CT000010: the same person, named otherwise
+    assert "CT000010" in bot.ok("dupes CT000001")
+    assert _numbers(bot, "find olivia artis")[:2] == ["CT000001", "CT000010"]
+    bot.ok("separate CT000010 CT000001")
+    assert _numbers(bot, "find olivia artis")[1] != "CT000010"
+
+
 def test_the_exact_phone_number_first(bot) -> None:
     """Three contacts share the last seven digits and come first by number; the one whose
     number was typed is listed first, the others after it."""
