@@ -10,7 +10,11 @@ shown, and how many scored above it (`Found.total`, "10 of 37").
 
 Candidates come in stages, cheapest first. Every stage runs, so that near spellings stand
 beside exact matches ("michaela deese" and "michaela deees"), unless `limit` rows already
-answer exactly, or the rows so far are near enough (see _candidates for the stops):
+answer exactly, or the rows so far are near enough (an exact match and `limit` near ones
+after the first stage, for instance; see _candidates for the stops). Then the possible
+duplicates that the duplicates plugin recorded of an exact match are added and rank right
+after it (storage.known_duplicates: a name cannot tell namesakes apart, the recorded pair,
+scored on the address and phone too, can):
 
 0. a contact number (`CT000012`), a whole email address (then the others at its domain), a
    phone number typed with its country code (the E.164 columns): looked up by their indexes.
@@ -730,6 +734,11 @@ def _candidates(session: Session, parsed: _Query, postgres: bool, limit: int) ->
             take(all_terms(session, terms))
         return found
     if take(all_terms(session, terms)):
+        return found
+    if found.exact and _near_count(parsed, found, limit, cache) >= limit:
+        # an exact match and the ten rows full of near ones from the first stage alone: the
+        # later stages' rows lack a word of the query and would rank below them (at a
+        # million contacts these set the p95 of exact and partial names on PostgreSQL)
         return found
     if parsed.email:
         # the address, then partial ones: its local part or its domain elsewhere
