@@ -840,8 +840,8 @@ def search_contacts(session: Session, query: str, limit: int = 10) -> Found:
     settings = _postgres_settings(session) if postgres else nullcontext()
     with settings:
         found = _candidates(session, parsed, postgres, limit)
-    if not parsed.digits and not parsed.no:
-        _add_known(session, found, limit)
+    if not (parsed.digits or parsed.no or parsed.email):  # a name: phones and addresses
+        _add_known(session, found, limit)  # list the exact one, then the partial ones
     ranked = _ranked(parsed, found)
     total = len(ranked)
     ranked = ranked[:limit]
