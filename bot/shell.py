@@ -1,6 +1,7 @@
 """`contactbot shell`: the registry at a prompt, or fed one command per line from a script.
 
-In a terminal it is a prompt_toolkit prompt with history and verb completion, and it asks
+In a terminal it is a prompt_toolkit prompt with history and completion (the verbs, then
+contacts by find's ranking: bot/shell_completion.py), and it asks
 before a destructive command. With standard input from a file or a pipe it reads one command
 per line, prints each reply, and never waits for an answer: a command that needs confirmation
 must carry `--yes` there.
@@ -93,12 +94,13 @@ def run_script(app: App, lines: Iterable[str], out: TextIO) -> int:
 
 def run_interactive(app: App) -> int:
     from prompt_toolkit import PromptSession
-    from prompt_toolkit.completion import WordCompleter
     from prompt_toolkit.history import FileHistory
+
+    from bot.shell_completion import shell_completer
 
     private_dir(app.settings.data_dir)
     history = FileHistory(str(private_file(app.settings.data_dir / "shell_history")))
-    completer = WordCompleter([*app.registry.verbs(), "exit"], sentence=True)
+    completer = shell_completer(app)
     session: PromptSession[str] = PromptSession(history=history, completer=completer)
     print("contactbot shell. Type `help` for the commands, `exit` to leave.")
     while True:

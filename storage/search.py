@@ -10,7 +10,11 @@ shown, and how many scored above it (`Found.total`, "10 of 37").
 
 Candidates come in stages, cheapest first. Every stage runs, so that near spellings stand
 beside exact matches ("michaela deese" and "michaela deees"), unless `limit` rows already
-answer exactly, or the rows so far are near enough (see _candidates for the stops):
+answer exactly, or the rows so far are near enough (an exact match and `limit` near ones
+after the first stage, for instance; see _candidates for the stops). Then the possible
+duplicates that the duplicates plugin recorded of an exact match are added and rank right
+after it (storage.known_duplicates: a name cannot tell namesakes apart, the recorded pair,
+scored on the address and phone too, can):
 
 0. a contact number (`CT000012`), a whole email address (then the others at its domain), a
    phone number typed with its country code (the E.164 columns): looked up by their indexes.
@@ -46,7 +50,7 @@ import math
 import re
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -57,6 +61,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from storage.errors import UserError
+from storage.known_duplicates import open_duplicates
 from storage.models import Contact, ContactType
 from storage.normalize import digits, fold
 
@@ -68,7 +73,13 @@ FULL = 99.5
 #: Two words this alike (rapidfuzz ratio) are one with a typo, for the early stop.
 NEAR = 80.0
 #: Results scoring below this are not shown (nor counted in "10 of 37").
-MINIMUM = 30.0
+MINIMUM = 20.0
+#: A recorded possible duplicate (storage.known_duplicates) of a contact the query names
+#: exactly scores this: right after the exact matches, before the near spellings.
+KNOWN = 95.0
+#: PostgreSQL, a small table: pg_trgm's similarity threshold for the whole-query stage (its
+#: default 0.3 misses a name with both words changed, which SQLite's rare trigrams find).
+SIMILARITY = 0.1
 #: The cap on a query (issue 12: thousands of words held a PostgreSQL backend for minutes).
 MAX_CHARS = 200
 MAX_WORDS = 12
@@ -406,15 +417,17 @@ def _postgres_fuzzy(session: Session, query: _Query) -> list[tuple]:
         if any(_one_edit(sorted(absent), row) for row in rows):
             return rows
     rows = _postgres_rows(session, [_near(term, absent) for term in terms])
-    if len(rows) < CANDIDATES and _sample(session).rows < SAMPLE_FROM:
+    if _sample(session).rows < SAMPLE_FROM:
         # a small table: also the rows most like the whole query by pg_trgm's similarity
         # (the GIN index; at scale it rechecks too many rows, see the module docstring), as
-        # SQLite adds the rows sharing the rarest trigrams (a name with both words changed)
+        # SQLite adds the rows sharing the rarest trigrams (a name with both words changed):
+        # measured on FEBRL2, the labelled duplicate among the candidates 0.89 -> 0.95
         sql = (
             f"SELECT {_ROW} FROM contacts WHERE search_text %% %(q)s "
             "ORDER BY similarity(search_text, %(q)s) DESC LIMIT %(limit)s"
         )
-        rows += _execute(session, sql, {"q": " ".join(terms), "limit": CANDIDATES})
+        with _setting(session, "pg_trgm.similarity_threshold", str(SIMILARITY)):
+            rows += _execute(session, sql, {"q": " ".join(terms), "limit": CANDIDATES})
     return rows
 
 
@@ -437,20 +450,26 @@ def _postgres_holds(session: Session, term: str) -> bool:
 
 
 @contextmanager
-def _postgres_settings(session: Session) -> Iterator[None]:
-    """The trigram index, always: for a common word the planner prefers reading the table
-    until LIMIT rows match, which is quick when they come early and reads much of the table
-    when they do not (the import writes companies first, so a person's name is found only
-    after all of them). Set for this search only and put back: the transaction may go on."""
+def _setting(session: Session, name: str, value: str) -> Iterator[None]:
+    """A PostgreSQL setting for the statements inside only, put back after: the
+    transaction may go on."""
     before = _execute(
         session,
-        "SELECT current_setting('enable_seqscan'), set_config('enable_seqscan', 'off', true)",
-        {},
+        "SELECT current_setting(%(n)s), set_config(%(n)s, %(v)s, true)",
+        {"n": name, "v": value},
     )[0][0]
     try:
         yield
     finally:
-        _execute(session, "SELECT set_config('enable_seqscan', %(v)s, true)", {"v": before})
+        _execute(session, "SELECT set_config(%(n)s, %(v)s, true)", {"n": name, "v": before})
+
+
+def _postgres_settings(session: Session) -> AbstractContextManager[None]:
+    """The trigram index, always: for a common word the planner prefers reading the table
+    until LIMIT rows match, which is quick when they come early and reads much of the table
+    when they do not (the import writes companies first, so a person's name is found only
+    after all of them). Set for this search only and put back: the transaction may go on."""
+    return _setting(session, "enable_seqscan", "off")
 
 
 # --- ranking ---------------------------------------------------------------------------------
@@ -667,6 +686,8 @@ class _Candidates:
 
     rows: dict[int, tuple]
     pinned: set[int] = field(default_factory=set)  # the contact whose number was typed
+    matched: list[int] = field(default_factory=list)  # the rows that answer exactly
+    known: set[int] = field(default_factory=set)  # recorded duplicates of those (KNOWN)
     exact: int = 0
     capped: bool = False
 
@@ -687,7 +708,9 @@ def _candidates(session: Session, parsed: _Query, postgres: bool, limit: int) ->
         for row in rows:
             if row[0] not in found.rows:
                 found.rows[row[0]] = tuple(row)
-                found.exact += _exact(parsed, row)
+                if _exact(parsed, row):
+                    found.exact += 1
+                    found.matched.append(row[0])
         return found.exact >= limit
 
     if parsed.no:
@@ -711,6 +734,11 @@ def _candidates(session: Session, parsed: _Query, postgres: bool, limit: int) ->
             take(all_terms(session, terms))
         return found
     if take(all_terms(session, terms)):
+        return found
+    if found.exact and _near_count(parsed, found, limit, cache) >= limit:
+        # an exact match and the ten rows full of near ones from the first stage alone: the
+        # later stages' rows lack a word of the query and would rank below them (at a
+        # million contacts these set the p95 of exact and partial names on PostgreSQL)
         return found
     if parsed.email:
         # the address, then partial ones: its local part or its domain elsewhere
@@ -738,6 +766,20 @@ def _candidates(session: Session, parsed: _Query, postgres: bool, limit: int) ->
     return found
 
 
+def _add_known(session: Session, found: _Candidates, limit: int) -> None:
+    """The recorded possible duplicates of the first `limit` exact matches (a name typed as
+    stored), as candidates scoring at least KNOWN: a name says nothing about which namesake
+    is the same person; the pair, scored on the address and phone too, does."""
+    if not found.matched or found.exact >= limit:
+        return  # nothing matched exactly, or exact matches fill the rows
+    known = open_duplicates(session, set(found.matched[:limit]))
+    missing = [id_ for id_ in known if id_ not in found.rows]
+    if missing:
+        for row in session.execute(select(*_COLUMNS).where(Contact.id.in_(missing))):
+            found.rows[row[0]] = tuple(row)
+    found.known.update(known)
+
+
 def _ranked(parsed: _Query, found: _Candidates) -> list[tuple[float, int]]:
     """(score, id) of the candidates above MINIMUM, best first; a contact number typed is
     its contact, first."""
@@ -745,6 +787,8 @@ def _ranked(parsed: _Query, found: _Candidates) -> list[tuple[float, int]]:
     scored = []
     for id_, row in found.rows.items():
         score = 100.0 if id_ in found.pinned else scorer.row(row)
+        if id_ in found.known:
+            score = max(score, KNOWN)
         if score >= MINIMUM:
             scored.append((score, id_))
     scored.sort(key=lambda item: (-item[0], item[1]))
@@ -796,6 +840,8 @@ def search_contacts(session: Session, query: str, limit: int = 10) -> Found:
     settings = _postgres_settings(session) if postgres else nullcontext()
     with settings:
         found = _candidates(session, parsed, postgres, limit)
+    if not (parsed.digits or parsed.no or parsed.email):  # a name: phones and addresses
+        _add_known(session, found, limit)  # list the exact one, then the partial ones
     ranked = _ranked(parsed, found)
     total = len(ranked)
     ranked = ranked[:limit]

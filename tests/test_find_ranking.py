@@ -8,8 +8,11 @@ from __future__ import annotations
 import time
 
 import pytest
+from prompt_toolkit.completion import CompleteEvent
+from prompt_toolkit.document import Document
 
 from bot.arguments import MAX_LINE
+from bot.shell_completion import ShellCompleter, shell_completer
 from bot.slack.suggestions import contact_options
 from storage.database import Store
 from storage.errors import UserError
@@ -55,6 +58,21 @@ def test_a_dropped_letter_of_a_short_word(bot) -> None:
     assert numbers[0] == "CT000001"
     assert "CT000003" not in numbers
     assert _numbers(bot, "find fjrd holding")[0] == "CT000001"
+
+
+def test_a_recorded_duplicate_comes_right_after_the_exact_match(bot) -> None:
+    """A name says nothing about which namesake is the same person; the pair the duplicates
+    plugin recorded (same phone and address) does, until people say it is not one."""
+    card = 'address="Storgata 1" post_code=0155 city=Oslo phone="+47 22 55 01 00"'
+    bot.ok(f'new person "Olivia Artis" {card}')  # CT000001
+    for i, first in enumerate(("Tom", "Eva", "Kari", "Per")):
+        bot.ok(f'new person "{first} Artis" city=Bergen phone="+47 55 55 02 0{i}"')
+        bot.ok(f'new person "Olivia {first}sen" city=Bergen phone="+47 55 55 03 0{i}"')
+    bot.ok(f'new person "Livvy Artis" {card}')  # CT000010: the same person, named otherwise
+    assert "CT000010" in bot.ok("dupes CT000001")
+    assert _numbers(bot, "find olivia artis")[:2] == ["CT000001", "CT000010"]
+    bot.ok("separate CT000010 CT000001")
+    assert _numbers(bot, "find olivia artis")[1] != "CT000010"
 
 
 def test_the_exact_phone_number_first(bot) -> None:
@@ -141,3 +159,32 @@ def test_a_query_over_the_cap_is_refused_fast_and_echoed_short(bot, store: Store
             assert time.perf_counter() - started < 0.5
     assert _numbers(bot, "find " + " ".join(["fjord"] * MAX_WORDS))[0] == "CT000001"
     assert f"at most {MAX_WORDS}" in bot.fails("find " + " ".join(["fjord"] * (MAX_WORDS + 1)))
+
+
+def _completions(bot, typed: str) -> list[tuple[str, str]]:
+    completer = shell_completer(bot.app)
+    found = completer.get_completions(Document(typed), CompleteEvent())
+    return [(c.text, c.display_text) for c in found]
+
+
+def test_shell_completion_uses_the_same_ranking(bot) -> None:
+    bot.ok('new person "Olivia Artis"')  # CT000001
+    bot.ok('new person "Olivis Artis"')  # CT000002
+    bot.ok('new person "Oscar Wilde"')  # CT000003
+    assert ("find", "find") in _completions(bot, "fi")
+    offered = _completions(bot, "find olivis art")
+    assert [text for text, _display in offered] == ["'Olivis Artis'", "'Olivia Artis'"]
+    assert offered[0][1] == "CT000002 Olivis Artis"
+    # another verb takes the number; field=value pairs typed before stay as they are
+    assert _completions(bot, "set olivia artis")[0][0] == "CT000001"
+    assert _completions(bot, "log type=call oscar wild")[0][0] == "CT000003"
+    assert _completions(bot, "find o") == []  # one letter: nothing offered
+
+
+def test_shell_completion_survives_a_failing_lookup(bot, caplog) -> None:
+    def broken(query: str, limit: int) -> list:
+        raise RuntimeError("database went away")
+
+    completer = ShellCompleter(["find"], broken)
+    assert list(completer.get_completions(Document("find anna"), CompleteEvent())) == []
+    assert "looking up contacts failed" in caplog.text
