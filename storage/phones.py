@@ -60,8 +60,10 @@ def note_unread(session: Session, contact: Contact, names: Iterable[str]) -> Non
     notes: dict[str, list[str]] = session.info.setdefault(_NOTES, {})
     region = phone_region(session, contact.country)
     for name in names:
-        typed = (getattr(contact, name, "") or "").strip()
-        if name not in PHONE_FIELDS or not typed or getattr(contact, f"{name}_e164"):
+        if name not in PHONE_FIELDS:
+            continue
+        typed = (getattr(contact, name) or "").strip()
+        if not typed or getattr(contact, f"{name}_e164"):
             continue
         if is_international(typed) or typed.startswith("00"):
             reason = "not a valid number"
