@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import shlex
 import statistics
 import sys
 import tempfile
@@ -34,6 +33,7 @@ from rapidfuzz import fuzz, process
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from bot.arguments import quote
 from bot.config import Settings
 from bot.registry import build_registry
 from bot.runtime import build_app
@@ -115,11 +115,11 @@ def run(url: str, directory: Path) -> None:
     find_ms: list[float] = []
     scan_ms: list[float] = []
     for query in [rows[b]["name"] for _a, b in pairs[:20]]:  # warm-up
-        app.run(f"find {shlex.quote(query)}")
+        app.run(f"find {quote(query)}")
     for a, b in pairs:
         query = rows[b]["name"]
         started = time.perf_counter()
-        reply = app.run(f"find {shlex.quote(query)}")
+        reply = app.run(f"find {quote(query)}")
         find_ms.append((time.perf_counter() - started) * 1000)
         shown = {numbers[row[0]] for row in (reply.table.rows if reply.table else ())}
         find_hits += a in shown

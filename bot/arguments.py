@@ -55,9 +55,19 @@ def split_words(text: str) -> list[str]:
         return list(lexer)
     except ValueError:
         raise UserError(
-            'A double quote is not closed. Put double quotes around a whole value: '
+            'A quote is not closed. Put double quotes around a whole value: '
             'name="Acme B.V.".'
         ) from None
+
+
+def quote(value: str) -> str:
+    """`value` as one word that split_words gives back: as it is when it has no space, quote or
+    backslash, else in double quotes with `\\` and `"` escaped. Apostrophes need nothing (they
+    are letters); curly double quotes are straightened first, as split_words does."""
+    value = value.replace("\u201c", '"').replace("\u201d", '"').replace("\u201e", '"')
+    if value and not any(ch.isspace() or ch in '"\\' for ch in value):
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def parse_arguments(words: list[str]) -> Arguments:
