@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from bot.config import Settings
-from bot.runtime import seed_from_config
+from bot.runtime import new_sqlite_file, prepare_schema
 from storage.database import Store
 from storage.files import private_dir
 
@@ -26,10 +26,8 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     if settings.database_url.startswith("sqlite:///"):
         private_dir(settings.data_dir)  # the whole CRM: owner only
+    new_file = new_sqlite_file(settings.database_url)
     store = Store(settings.database_url)
-    was_empty = store.current_revision() is None
-    store.migrate()
-    if was_empty:
-        seed_from_config(store, settings)
+    prepare_schema(store, settings, store.migrate, new_file=new_file)
     print(f"Database at schema {store.current_revision()}.")
     return 0
