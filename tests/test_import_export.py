@@ -273,7 +273,7 @@ def test_vcard_export_parses_back_with_escaping_and_folding(store: Store) -> Non
     assert company["FN"] == [("", [name])]
     assert company["ORG"] == [("", [name])]
     assert any(line.startswith(" ") for line in text.split("\r\n"))  # FN and ORG folded
-    assert company["ADR"] == [(";TYPE=work", ["", "", "", "Ærøskøbing", "", "", "NL"])]
+    assert company["ADR"] == [(";TYPE=work", ["", "", "", "Ærøskøbing", "", "", "Netherlands"])]
     assert company["TEL"] == [(";VALUE=uri;TYPE=work", "tel:+31205550100")]
     assert company["URL"] == [("", "https://acme.example")]
     assert person["KIND"] == [("", "individual")]
@@ -288,7 +288,10 @@ def test_vcard_export_parses_back_with_escaping_and_folding(store: Store) -> Non
     assert person["UID"] != company["UID"]
 
 
-STRUCTURED = {"N", "ADR", "ORG", "FN", "EMAIL", "TITLE", "NOTE"}
+#: Compound properties (RFC 6350 §3.4: `;` separates their components) and plain text ones
+#: (a `;` is a character there, written without a backslash).
+COMPOUND = {"N", "ADR", "ORG"}
+STRUCTURED = {*COMPOUND, "FN", "EMAIL", "TITLE", "NOTE"}
 
 
 def parse_vcards(text: str) -> list[dict[str, list[tuple[str, object]]]]:
@@ -305,18 +308,19 @@ def parse_vcards(text: str) -> list[dict[str, list[tuple[str, object]]]]:
             continue
         if name == "END":
             continue
-        parsed: object = _components(value) if name in STRUCTURED else value
+        parsed: object = _components(value, name in COMPOUND) if name in STRUCTURED else value
         found[-1].setdefault(name, []).append((params, parsed))
     return found
 
 
-def _components(value: str) -> list[str]:
+def _components(value: str, compound: bool) -> list[str]:
     parts, current, chars = [], "", iter(value)
     for char in chars:
         if char == "\\":
             escaped = next(chars)
+            assert compound or escaped != ";", f"needless \\; in {value!r}"
             current += {"n": "\n", "N": "\n"}.get(escaped, escaped)
-        elif char == ";":
+        elif char == ";" and compound:
             parts.append(current)
             current = ""
         else:
