@@ -16,6 +16,7 @@ import pytest
 import vobject
 from sqlalchemy import inspect, select
 
+from bot.cli import main
 from bot.config import Settings
 from bot.registry import build_registry
 from bot.runtime import App, build_app, new_sqlite_file, prepare_schema
@@ -350,3 +351,25 @@ def test_the_excel_csv_has_a_byte_order_mark_and_the_asked_delimiter(
     assert not plain.getvalue().startswith("\ufeff") and plain.getvalue().startswith("no,type")
     with pytest.raises(UserError, match=r"Unknown vCard version `2\.1`"):
         export_contacts(bot.app.store, io.StringIO(), "vcard", vcard_version="2.1")
+
+
+def test_the_export_command_takes_the_version_and_excel_options(
+    bot: ChatBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`contactbot export contacts …` as typed at a terminal, on the bot's database."""
+    bot.ok('new company "Fjord AS" phone="22 12 34 56" country=NO city=Bergen')
+    monkeypatch.chdir(tmp_path)  # no ./config.toml
+    monkeypatch.setenv("CONTACTBOT_DATABASE_URL", bot.app.settings.database_url)
+    monkeypatch.setenv("CONTACTBOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("CONTACTBOT_CONFIG", raising=False)
+    cards, table = tmp_path / "c.vcf", tmp_path / "c.csv"
+    args = ["export", "contacts", "--format", "vcard", "--vcard-version", "3.0", "-o", str(cards)]
+    assert main(args) == 0
+    card = vobject.readOne(cards.read_text(encoding="utf-8"))
+    assert card.version.value == "3.0" and card.tel.value == "+4722123456"
+    assert card.adr.value.country == "Norway"
+    assert main(["export", "contacts", "--excel", "--delimiter", ";", "-o", str(table)]) == 0
+    raw = table.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbfno;type;name;")
+    assert main(["export", "contacts", "--format", "vcard", "-o", str(cards)]) == 0
+    assert "VERSION:4.0" in cards.read_text(encoding="utf-8")
