@@ -35,6 +35,6 @@ def help_command(ctx: Context) -> Reply:
         return Reply(text=f"Usage: {spec.usage}\n\n{spec.help}\n\nRoles: {roles}")
     rows = tuple((spec.usage, spec.summary) for _, spec in sorted(commands.items()))
     return Reply(
-        text=f"{WORDS}\nCommands (type `help <command>` for details):",
+        text=f"Commands (type `help <command>` for details). {WORDS}",
         table=Table(("usage", "what it does"), rows),
     )
