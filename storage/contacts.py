@@ -377,9 +377,11 @@ def _build_contact(
     if kind is ContactType.PERSON and fields.get("company", "").strip():
         _set_company(session, contact, fields["company"], set(fields), find_company)
     _apply_fields(session, contact, fields)
+    country = contact.country
     _apply_defaults(session, contact, fields, actor_salesperson)
-    # the country may have come last (a default): read again what is not read yet
-    read_phones(session, contact, [n for n in PHONE_FIELDS if not getattr(contact, f"{n}_e164")])
+    if contact.country != country:  # a default country came last: read the phones in it
+        unread = [n for n in PHONE_FIELDS if not getattr(contact, f"{n}_e164")]
+        read_phones(session, contact, unread)
     note_unread(session, contact, fields)
     refresh_search_text(contact)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
