@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import shlex
 import statistics
 import sys
 import tempfile
@@ -40,6 +39,7 @@ from rapidfuzz import fuzz, process
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from bot.arguments import quote
 from bot.config import Settings
 from bot.registry import build_registry
 from bot.runtime import build_app, default_rules
@@ -103,11 +103,11 @@ def run(url: str, directory: Path, misses: Path | None = None, rules: bool = Tru
     scan_ms: list[float] = []
     missed: list[tuple[str, str, str]] = []
     for query in [rows[b]["name"] for _a, b in pairs[:20]]:  # warm-up
-        app.run(f"find {shlex.quote(query)}")
+        app.run(f"find {quote(query)}")
     for a, b in pairs:
         query = rows[b]["name"]
         started = time.perf_counter()
-        reply = app.run(f"find {shlex.quote(query)}")
+        reply = app.run(f"find {quote(query)}")
         find_ms.append((time.perf_counter() - started) * 1000)
         shown = {numbers[row[0]] for row in (reply.table.rows if reply.table else ())}
         find_hits += a in shown

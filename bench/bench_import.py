@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from storage.database import Store
 from storage.importing.contacts import import_contacts
-from storage.models import CountryRegion, Language, Salesperson, Territory
+from storage.models import Salesperson, Territory
 from storage.setup import update_setup
 
 HEADER = [
@@ -121,12 +121,10 @@ def generate(path: Path, count: int, seed: int = 1) -> None:
 
 
 def prepare(store: Store) -> None:
-    """Migrate, and give the store the code tables and default country the file uses."""
+    """Migrate, and give the store the code tables and default country the file uses (the
+    countries NL, NO, BE and the language NL come seeded with every ISO code)."""
     store.migrate()
     with store.transaction() as session:
-        for code in ("NL", "NO", "BE"):
-            session.add(CountryRegion(code=code, name=code))
-        session.add(Language(code="NL", name="Dutch"))
         for code in ("SP1", "SP2"):
             session.add(Salesperson(code=code, name=code))
         session.add(Territory(code="NORTH", name="North"))

@@ -35,21 +35,38 @@ MAX_LINE = 10_000
 
 
 def split_words(text: str) -> list[str]:
-    """shlex split that turns an unbalanced quote into a message, and accepts curly quotes
-    (Slack and phones turn "straight" quotes into “curly” ones)."""
+    """Split a command line into words: spaces separate them, only double quotes group them
+    (straight or “curly”: Slack and phones turn one into the other).
+
+    Apostrophes are letters: `'` and `’` inside or at the start of a word are part of it
+    (`find O'Brien`, `city='s-Hertogenbosch`, `d’Artagnan`), so they never open a quote. An
+    unclosed double quote is a message, not a guess."""
     if len(text) > MAX_LINE:
         raise UserError(
             f"That command is {len(text):,} characters long; a command takes at most "
             f"{MAX_LINE:,}. Type the values themselves, not a whole text."
         )
-    text = text.replace("\u201c", '"').replace("\u201d", '"')
-    text = text.replace("\u2018", "'").replace("\u2019", "'")
+    text = text.replace("\u201c", '"').replace("\u201d", '"').replace("\u201e", '"')
+    lexer = shlex.shlex(text, posix=True)
+    lexer.whitespace_split = True
+    lexer.quotes = '"'
+    lexer.commenters = ""
     try:
-        return shlex.split(text)
+        return list(lexer)
     except ValueError:
         raise UserError(
-            'A quote is not closed. Put quotes around a whole value: name="Acme B.V.".'
+            'A quote is not closed. Put double quotes around a whole value: name="Acme B.V.".'
         ) from None
+
+
+def quote(value: str) -> str:
+    """`value` as one word that split_words gives back: as it is when it has no space, quote or
+    backslash, else in double quotes with `\\` and `"` escaped. Apostrophes need nothing (they
+    are letters); curly double quotes are straightened first, as split_words does."""
+    value = value.replace("\u201c", '"').replace("\u201d", '"').replace("\u201e", '"')
+    if value and not any(ch.isspace() or ch in '"\\' for ch in value):
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def parse_arguments(words: list[str]) -> Arguments:

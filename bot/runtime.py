@@ -7,7 +7,11 @@ the same plugins against the same store with the same rules.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
 
 from bot.config import Settings
 from bot.dispatcher import Dispatcher
@@ -16,6 +20,7 @@ from bot.registry import Registry, build_registry
 from bot.reply import Reply
 from storage.codes import code_table
 from storage.database import Store
+from storage.errors import UserError
 from storage.files import private_dir
 from storage.rules import StoreRules
 from storage.setup import update_setup
@@ -58,17 +63,73 @@ def open_store(settings: Settings, rules: StoreRules | None = None) -> Store:
         private_dir(settings.data_dir)  # the whole CRM: owner only
     if rules is None:
         rules = build_registry(settings.plugins).store_rules()
+    new_file = new_sqlite_file(settings.database_url)
     store = Store(settings.database_url, rules, settings.pool)
-    was_empty = store.current_revision() is None
-    store.ensure_schema()
-    if was_empty:
-        seed_from_config(store, settings)
+    prepare_schema(store, settings, store.ensure_schema, new_file=new_file)
     return store
 
 
+def prepare_schema(
+    store: Store, settings: Settings, migrate: Callable[[], None], *, new_file: Path | None
+) -> None:
+    """Run `migrate`; when the database had no schema before, write the config's `[codes.*]`
+    and `[setup]` into it, all or nothing.
+
+    The config is applied to a new database only (afterwards `codes` and `setup` edit the
+    database's own values, which a restart must not overwrite). A new database whose config
+    is refused (a `default_country` that is no code, …) is not left behind half set up: the
+    next start would find a schema, skip the config and run without its defaults. The SQLite
+    file this start created is deleted; any other database is migrated back to empty, so the
+    next start tries the config again and says what is wrong again."""
+    if store.current_revision() is not None:
+        migrate()
+        return
+    try:
+        migrate()
+        try:
+            seed_from_config(store, settings)
+        except UserError as error:
+            raise UserError(
+                f"The config file's [setup]/[codes] were refused: {error} Nothing was created; "
+                "correct the config file and start again."
+            ) from None
+    except BaseException:
+        _discard_new_database(store, new_file)
+        raise
+
+
+def new_sqlite_file(url: str) -> Path | None:
+    """The SQLite file of `url` when it does not exist yet (or is empty): this start makes it."""
+    if not url.startswith("sqlite"):
+        return None
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    path = Path(database)
+    return None if path.exists() and path.stat().st_size > 0 else path
+
+
+def _discard_new_database(store: Store, new_file: Path | None) -> None:
+    """Undo what a refused first start made (see prepare_schema)."""
+    try:
+        if new_file is not None:
+            store.dispose()
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(f"{new_file}{suffix}").unlink(missing_ok=True)
+            return
+        if store.current_revision() is not None:
+            store.downgrade("base")
+    except Exception:  # the original refusal is what the person must see
+        log.exception("could not remove the half-made database %s", store.url)
+    finally:
+        store.dispose()
+
+
 def seed_from_config(store: Store, settings: Settings) -> None:
-    """Write `[codes.*]` and `[setup]` from config into a new database (later edits made with
-    `codes` and `setup` are then the database's own and are not overwritten at start)."""
+    """Write `[codes.*]` and `[setup]` from config into a new database, in one transaction
+    (later edits made with `codes` and `setup` are then the database's own and are not
+    overwritten at start). A configured code may rename a seeded one (`[codes.countries.NL]`
+    name = "Nederland")."""
     with store.transaction() as session:
         for table_name, entries in settings.codes.items():
             table = code_table(table_name)

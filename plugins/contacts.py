@@ -19,6 +19,7 @@ from storage.contacts import (
 from storage.errors import UserError
 from storage.interactions import interaction_summary
 from storage.models import ContactType
+from storage.phones import notes_text
 from storage.search import search_contacts, shown
 
 NEW_USAGE = 'new company|person "<name>" [field=value …]'
@@ -35,10 +36,12 @@ def _kind(word: str, usage: str) -> ContactType:
 def new(ctx: Context) -> Reply:
     """Create a company or a person.
 
-    `new company "Acme Holding B.V." city=Amsterdam phone="+31 20 555 0100"`
+    `new company "Acme Holding B.V." city=Amsterdam phone="020 555 0100"`
     `new person "Jan de Vries" company=CT000001 email=jan@acme.example`
     A person takes its company's address, phone, salesperson, … (see `setup`); the setup's
-    defaults fill what is still blank.
+    defaults fill what is still blank. A phone is kept as typed; it is read as an
+    international number in the contact's country (else the setup's default_country), and
+    read again when the country changes.
     """
     args = ctx.args
     kind = _kind(args.positional(0, "company or person", NEW_USAGE), NEW_USAGE)
@@ -50,9 +53,10 @@ def new(ctx: Context) -> Reply:
         args.fields,
         actor_salesperson=ctx.actor.salesperson_code,
     )
-    return Reply(
-        text=f"Created {kind.value} {contact.no}: {contact.name}", cards=(contact_card(contact),)
-    )
+    text = f"Created {kind.value} {contact.no}: {contact.name}"
+    notes = notes_text(ctx.session).strip()
+    text += f"\n{notes}" if notes else ""
+    return Reply(text=text, cards=(contact_card(contact),))
 
 
 @command("find", usage="find <text>")
@@ -123,7 +127,7 @@ def set_fields(ctx: Context) -> Reply:
         text = f"{contact.no} already had those values; nothing changed."
     else:
         text = f"Changed {contact.no}: {', '.join(result.changed)}."
-    text += changes_text(result)
+    text += changes_text(result) + notes_text(ctx.session)
     return Reply(text=text, cards=(contact_card(contact),))
 
 

@@ -9,10 +9,20 @@ from bot.registry import command
 from bot.reply import Reply, Table
 from storage.numbers import short
 
+#: How a command line is split into words, said once under the list of commands.
+WORDS = (
+    'Words are separated by spaces; only double quotes group them: name="Acme B.V.". '
+    "Apostrophes are letters, never quotes: find O'Brien, city='s-Hertogenbosch, d’Artagnan."
+)
+
 
 @command("help", usage="help [verb]")
 def help_command(ctx: Context) -> Reply:
-    """List the commands, or explain one: `help new`."""
+    """List the commands, or explain one: `help new`.
+
+    Words are separated by spaces; only double quotes (straight or curly) group them:
+    `name="Acme B.V."`. Apostrophes (' and ’) are letters, never quotes: `find O'Brien`,
+    `city='s-Hertogenbosch`."""
     commands = ctx.registry.commands
     if ctx.args.positionals:
         verb = ctx.args.positionals[0].lower()
@@ -25,6 +35,6 @@ def help_command(ctx: Context) -> Reply:
         return Reply(text=f"Usage: {spec.usage}\n\n{spec.help}\n\nRoles: {roles}")
     rows = tuple((spec.usage, spec.summary) for _, spec in sorted(commands.items()))
     return Reply(
-        text="Commands (type `help <command>` for details):",
+        text=f"Commands (type `help <command>` for details). {WORDS}",
         table=Table(("usage", "what it does"), rows),
     )

@@ -1,11 +1,19 @@
 """The code tables (salespeople, territories, …): one catalogue that the `codes` command, the
-field validation and the import all use."""
+field validation and the import all use.
+
+Countries/regions (ISO 3166-1 alpha-2, English names) and languages (ISO 639-1) come seeded
+from pycountry (`seed_iso_codes`: migration 0013 runs it on every database, new or existing),
+so that `country=DE` or `setup default_country=US` works on a fresh database. Seeding only adds
+codes that are missing: a code a user added or renamed is left as it is, and the tables stay
+editable (`codes countries set NL name=Nederland`, `codes countries add XK …`).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+import pycountry
+from sqlalchemy import Connection, column, select, table
 from sqlalchemy.orm import Session
 
 from storage.errors import NotFound, UserError
@@ -121,3 +129,39 @@ def code_table(name: str) -> CodeTable:
     if table is None:
         raise UserError(f"Unknown code table `{name}`. Tables: {', '.join(CODE_TABLES)}.")
     return table
+
+
+# --- the ISO seed ------------------------------------------------------------------------
+
+
+def iso_countries() -> dict[str, str]:
+    """Every ISO 3166-1 country by alpha-2 code, with its common English name where it has one
+    (Bolivia, South Korea, Taiwan), else its ISO short name."""
+    return {
+        country.alpha_2: getattr(country, "common_name", None) or country.name
+        for country in pycountry.countries
+    }
+
+
+def iso_languages() -> dict[str, str]:
+    """Every language with an ISO 639-1 code, upper case as codes are kept here (NL, EN)."""
+    return {
+        language.alpha_2.upper(): language.name
+        for language in pycountry.languages
+        if getattr(language, "alpha_2", None)
+    }
+
+
+def seed_iso_codes(connection: Connection) -> int:
+    """Add the ISO countries and languages that the tables do not hold yet; returns how many.
+    Works on a bare connection (a migration's): rows already there are not touched."""
+    added = 0
+    for name, entries in (("countries", iso_countries()), ("languages", iso_languages())):
+        target = table(name, column("code"), column("name"))
+        present = set(connection.execute(select(target.c.code)).scalars())
+        rows = [{"code": code, "name": text} for code, text in entries.items()]
+        rows = [row for row in rows if row["code"] not in present]
+        if rows:
+            connection.execute(target.insert(), rows)
+        added += len(rows)
+    return added

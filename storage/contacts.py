@@ -35,6 +35,13 @@ from storage.normalize import (
 )
 from storage.numbering import next_contact_no
 from storage.numbers import short
+from storage.phones import (
+    PHONE_FIELDS,
+    note_unread,
+    phone_region,
+    read_phones,
+    reread_local_phones,
+)
 from storage.rules import ChangeHook, DeleteHook, TypeChangeGuard, rules_of  # noqa: F401
 from storage.setup import get_setup
 from storage.text import check_name
@@ -111,11 +118,6 @@ def _check_length(name: str, value: str) -> None:
         )
 
 
-def _phone_region(session: Session, contact: Contact) -> str | None:
-    country = contact.country or get_setup(session).default_country
-    return country if country and len(country) == 2 else None
-
-
 def _assign_plain(session: Session, contact: Contact, name: str, value: str) -> None:
     """Set one typed field on the card, validated and normalised."""
     value = value.strip()
@@ -130,8 +132,8 @@ def _assign_plain(session: Session, contact: Contact, name: str, value: str) -> 
             value = row.code  # type: ignore[attr-defined]
         setattr(contact, name, value or None)
         return
-    if name in ("phone", "mobile"):
-        normalized = parse_phone(name, value, _phone_region(session, contact))
+    if name in PHONE_FIELDS:
+        normalized = parse_phone(name, value, phone_region(session, contact.country))
         _check_length(name, value)
         setattr(contact, name, value)
         setattr(contact, f"{name}_e164", normalized)
@@ -220,6 +222,10 @@ def _set_company(
         "company",
         *inherit_from_company(person, company, snapshot(old_company), setup, protected),
     ]
+
+
+def _same_country(before: Mapping[str, str | None], contact: Contact) -> bool:
+    return (before.get("country") or "") == (contact.country or "")
 
 
 def _hold_company(session: Session, company: Contact) -> Contact:
@@ -371,9 +377,12 @@ def _build_contact(
     if kind is ContactType.PERSON and fields.get("company", "").strip():
         _set_company(session, contact, fields["company"], set(fields), find_company)
     _apply_fields(session, contact, fields)
+    country = contact.country
     _apply_defaults(session, contact, fields, actor_salesperson)
-    if contact.phone and not contact.phone_e164:  # inherited before a country was known
-        contact.phone_e164 = parse_phone("phone", contact.phone, _phone_region(session, contact))
+    if contact.country != country:  # a default country came last: read the phones in it
+        unread = [n for n in PHONE_FIELDS if not getattr(contact, f"{n}_e164")]
+        read_phones(session, contact, unread)
+    note_unread(session, contact, fields)
     refresh_search_text(contact)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     contact.created_at = contact.modified_at = now
@@ -403,6 +412,9 @@ def update_contact(session: Session, contact: Contact, fields: Mapping[str, str]
     if "company" in fields:  # first, as in _build_contact
         result.changed += _set_company(session, contact, fields["company"], set(fields), joined)
     result.changed += _apply_fields(session, contact, fields)
+    if not _same_country(before, contact):  # typed, or inherited from the company joined
+        reread_local_phones(session, contact)
+    note_unread(session, contact, fields)
     if not contact.name.strip():
         raise UserError(
             f"{contact.no} needs a name; it cannot be blank. "
@@ -410,6 +422,9 @@ def update_contact(session: Session, contact: Contact, fields: Mapping[str, str]
         )
     if contact.type is ContactType.COMPANY:
         result.pushed = push_down(contact, before, get_setup(session))
+        for person in contact.persons:
+            if "country" in result.pushed.get(person.no, ()):
+                reread_local_phones(session, person)
         if contact.name != old_name:
             for person in contact.persons:
                 person.company_name = contact.name

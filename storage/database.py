@@ -117,6 +117,13 @@ class Store:
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
 
+    def downgrade(self, revision: str) -> None:
+        """Downgrade the schema (Alembic) to `revision` ("base": no tables at all)."""
+        config = self._alembic_config()
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, revision)
+
     def ensure_schema(self) -> None:
         """Bring SQLite up to date by itself; elsewhere, ask for `contactbot db upgrade`.
 

@@ -9,10 +9,8 @@ from storage.contacts import create_contact
 from storage.duplicates.scan import scan
 from storage.models import ContactType as T
 from storage.models import (
-    CountryRegion,
     IndustryGroup,
     JobResponsibility,
-    Language,
     MailingGroup,
     OrganizationalLevel,
     Salesperson,
@@ -70,12 +68,7 @@ def load_codes(session: Session) -> None:
             Salesperson(code="SP2", name="Ingrid Nordmann", email="ingrid@example.com"),
             Territory(code="NORTH", name="North"),
             Territory(code="SOUTH", name="South"),
-            CountryRegion(code="NL", name="Netherlands"),
-            CountryRegion(code="NO", name="Norway"),
-            CountryRegion(code="GB", name="United Kingdom"),
-            Language(code="EN", name="English"),
-            Language(code="NL", name="Dutch"),
-            Language(code="NB", name="Norwegian Bokmål"),
+            # countries (NL, NO, GB) and languages (EN, NL, NB) are seeded (ISO codes)
             JobResponsibility(code="PURCH", description="Purchasing"),
             JobResponsibility(code="IT", description="IT"),
             JobResponsibility(code="MGMT", description="Management"),

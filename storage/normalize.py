@@ -1,7 +1,8 @@
 """Normalising what people type: phone numbers, email addresses, names and search text.
 
-Phone numbers are parsed with `phonenumbers` and kept twice: as entered (for display) and in
-E.164 (for matching). Emails are checked with `email-validator` (syntax only: no DNS, since
+Phone numbers are kept twice: as entered (for display, always) and in E.164 (for matching,
+search and export) when `phonenumbers` reads the typed text as a valid number in the
+contact's country. Emails are checked with `email-validator` (syntax only: no DNS, since
 the store must work offline) and normalised to lower case with an IDNA domain.
 """
 
@@ -10,41 +11,56 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
+from anyascii import anyascii
 from email_validator import EmailNotValidError, validate_email
 
 from storage.errors import UserError
 
 
 def parse_phone(field: str, value: str, region: str | None) -> str:
-    """Return the E.164 form of `value`, or raise a UserError naming `field` and why.
+    """The E.164 form of `value` read in `region`, or "" when it cannot be read as a valid
+    number there (a local number and no country, a foreign number typed without its `+`).
 
-    A number without a country prefix is read in `region` (the contact's country or the
-    setup's default country); without one, the person is asked to add the prefix.
-    """
+    A phone is never refused for being local: Business Central, Outlook and every CRM keep it
+    as typed, and so does the card; only a value without a single digit is refused (it is no
+    phone). See storage.phones for the note a reply gives and the re-reading on a country
+    change."""
     value = value.strip()
     if not value:
         return ""
     if not re.search(r"\d", value):
         raise UserError(f"{field}: `{value}` has no digits. Type a number like +31 20 555 0100.")
+    return read_phone(value, region)
+
+
+def read_phone(value: str, region: str | None) -> str:
+    """E.164 of `value` when phonenumbers reads it as a valid number, else "".
+
+    A number with `+` (or the international `00`) is read by its own country code; one
+    without is read in `region` only (never in some other country by default)."""
+    text = value.strip()
+    if text.startswith("00") and not region:
+        text = "+" + text[2:]
+    wanted = (region or "").upper() or None
+    if not text.startswith("+") and wanted is None:
+        return ""
     try:
-        parsed = phonenumbers.parse(value, (region or "").upper() or None)
-    except phonenumbers.NumberParseException as error:
-        if error.error_type == phonenumbers.NumberParseException.INVALID_COUNTRY_CODE:
-            raise UserError(
-                f"{field}: `{value}` has no country code. Type it with one, like +31 20 555 0100,"
-                " or set the contact's country first."
-            ) from None
-        raise UserError(
-            f"{field}: `{value}` is not a phone number. Type it like +31 20 555 0100."
-        ) from None
-    if not phonenumbers.is_possible_number(parsed):
-        raise UserError(
-            f"{field}: `{value}` has the wrong number of digits for its country. "
-            "Check it, and type it like +31 20 555 0100."
-        )
+        parsed = phonenumbers.parse(text, wanted)
+    except phonenumbers.NumberParseException:
+        return ""
+    if not phonenumbers.is_valid_number(parsed):
+        return ""
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def is_international(value: str) -> bool:
+    """A phone typed with its country code (`+47 …`, `0047 …`): its reading does not depend
+    on the contact's country."""
+    text = value.strip()
+    return text.startswith("+")
 
 
 def normalize_email(value: str, field: str = "email") -> str:
@@ -83,10 +99,39 @@ def break_down_name(name: str) -> NameParts:
 
 
 def fold(text: str) -> str:
-    """Lower case without accents and with single spaces: the form the search index holds."""
+    """Lower case, transliterated to ASCII, single spaces: the form search and the duplicate
+    keys compare (storage.duplicates.normalize.fold builds on it).
+
+    Accents are stripped by decomposition (é -> e); a letter that has no decomposition is
+    transliterated with anyascii instead of dropped (Ø -> o, Ł -> l, Æ -> ae, Đ -> d,
+    Þ -> th, Œ -> oe, ß -> ss; other scripts likewise), so `Ørsted A/S` folds as `orsted a/s`
+    and meets `Orsted AS`. The typographic apostrophe becomes `'`."""
+    if text.isascii():
+        return " ".join(text.lower().split())
+    return " ".join(_transliterate(text).casefold().split())
+
+
+@lru_cache(maxsize=100_000)
+def _transliterate(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(stripped.casefold().split())
+    out: list[str] = []
+    for ch in decomposed:
+        if ch.isascii():
+            out.append(ch)
+        elif not unicodedata.combining(ch):
+            out.append(_letter(ch))
+    return "".join(out)
+
+
+def _letter(ch: str) -> str:
+    """One character in ASCII: a letter, digit or punctuation mark as anyascii reads it (a
+    letter it has no reading for stays as it is: a letter is never dropped); a symbol (an
+    emoji, a currency sign) is a space, not a word like `:grinning:`."""
+    if ch.isalnum():
+        return anyascii(ch) or ch
+    if unicodedata.category(ch).startswith("P"):
+        return anyascii(ch) or " "
+    return " "
 
 
 def digits(text: str) -> str:

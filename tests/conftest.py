@@ -288,11 +288,9 @@ STANDARD_CODES = (
     'codes salespeople add SAM name="Sam Sales"',
     "codes territories add NORTH name=North",
     "codes territories add SOUTH name=South",
-    "codes countries add NL name=Netherlands",
-    "codes countries add BE name=Belgium",
-    "codes languages add NL name=Dutch",
-    "codes languages add EN name=English",
 )
+# Countries (NL, BE, …) and languages (NL, EN, …) need no line: every database comes with the
+# ISO codes seeded (migration 0013_seed_iso_codes).
 
 
 @pytest.fixture

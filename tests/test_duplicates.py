@@ -49,7 +49,6 @@ def _scan(bot: ChatBot) -> None:
 
 
 def _netherlands(bot: ChatBot) -> None:
-    bot.ok("codes countries add NL name=Netherlands")
     bot.ok("setup default_country=NL")
 
 

@@ -40,7 +40,6 @@ COLLEAGUES = (
 def cbot(settings: Settings) -> Iterator[ChatBot]:
     app = build_app(settings, build_registry())
     bot = ChatBot(app)
-    bot.ok("codes countries add NL name=Netherlands")
     bot.ok("setup default_country=NL")
     bot.ok(ACME)
     yield bot

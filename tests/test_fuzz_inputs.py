@@ -22,7 +22,6 @@ from __future__ import annotations
 import csv
 import os
 import re
-import shlex
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from bot.arguments import quote
 from bot.text_render import render_text
 from storage.database import Store
 from storage.fields import CSV_COLUMNS, EDITABLE_FIELDS
@@ -90,7 +90,7 @@ def _quoted(value: str, how: int) -> str:
     if how == 0:
         return value
     if how == 1:
-        return shlex.quote(value)
+        return quote(value)
     return '"' + value + '"'
 
 
@@ -142,7 +142,7 @@ def templated(draw: st.DrawFn) -> str:
     template = draw(st.sampled_from(TEMPLATES))
     slots = template.count("{}")
     values = [
-        draw(st.one_of(st.sampled_from(FIELD_NAMES), VALUES.map(shlex.quote))) for _ in range(slots)
+        draw(st.one_of(st.sampled_from(FIELD_NAMES), VALUES.map(quote))) for _ in range(slots)
     ]
     return template.format(*values)
 

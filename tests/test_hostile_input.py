@@ -226,8 +226,7 @@ def test_formula_cells_are_neutralised_and_read_back() -> None:
 def test_csv_export_neutralises_formulas_and_round_trips(
     bot: ChatBot, store: Store, tmp_path: Path
 ) -> None:
-    bot.ok("codes countries add NL name=Netherlands")
-    bot.ok('new company \'=HYPERLINK("http://evil")\' phone="+31 20 555 0100" country=NL')
+    bot.ok('new company "=HYPERLINK(\\"http://evil\\")" phone="+31 20 555 0100" country=NL')
     bot.ok('set CT000001 name_2="@SUM(A1)" address="-1 Main St" city="\'quoted"')
     out = io.StringIO()
     export_contacts(store, out, "csv")

@@ -70,7 +70,6 @@ def test_done_when(
     app = build_app(load_settings(config), build_registry())
     bot = ChatBot(app)
     try:
-        bot.ok("codes countries add NL name=Netherlands")
         bot.ok("setup default_country=NL")
         bot.ok('new company "Acme Holding B.V." phone="+31 20 555 0100"')
         bot.ok('log CT000001 NOTE "Met at the fair" date=2026-11-19')

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from bot.config import Settings
-from bot.runtime import seed_from_config
+from bot.runtime import new_sqlite_file, prepare_schema
 from storage.connect_errors import shown_url
 from storage.database import Store
 from storage.errors import UserError
@@ -54,11 +54,9 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     if settings.database_url.startswith("sqlite:///"):
         private_dir(settings.data_dir)  # the whole CRM: owner only
+    new_file = new_sqlite_file(settings.database_url)
     store = Store(settings.database_url, pool=settings.pool)
-    was_empty = store.current_revision() is None
-    store.migrate()
-    if was_empty:
-        seed_from_config(store, settings)
+    prepare_schema(store, settings, store.migrate, new_file=new_file)
     print(f"Database at schema {store.current_revision()}.")
     return 0
 

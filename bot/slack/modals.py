@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 from collections.abc import Mapping
 from typing import Any
 
+from bot.arguments import quote
 from bot.slack.escape import escape_within, plain_within
 
 CONTACT_MODAL = "contactbot_contact_modal"
@@ -193,11 +193,9 @@ def read_values(state: Mapping[str, Any]) -> dict[str, str]:
 
 
 def quote_value(value: str) -> str:
-    """Quoted for the command line; the dispatcher straightens curly quotes before splitting,
-    so they are straightened here first, or they would end a quoted word."""
-    value = value.replace("\u201c", '"').replace("\u201d", '"')
-    value = value.replace("\u2018", "'").replace("\u2019", "'")
-    return shlex.quote(value)
+    """Quoted for the command line as the dispatcher splits it (only double quotes group;
+    apostrophes are letters): bot.arguments.quote."""
+    return quote(value)
 
 
 def check(values: Mapping[str, str], meta: Mapping[str, Any]) -> dict[str, str]:

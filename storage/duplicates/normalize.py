@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from functools import lru_cache
 from typing import NamedTuple
+
+from storage.normalize import digits
+from storage.normalize import fold as fold_text
 
 COMPANY = "c"
 PERSON = "p"
@@ -101,17 +103,16 @@ FREE_MAIL = frozenset(
 
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 _NUMBER = re.compile(r"\d+[a-z]?")
+_SLASHED_LETTERS = re.compile(r"\b([a-z])/([a-z])\b")
 
 
 @lru_cache(maxsize=200_000)
 def fold(text: str) -> str:
-    """Lower case, accents removed, `&` as `and`, dots dropped inside abbreviations (B.V.)."""
-    if text.isascii():
-        plain = text.lower()
-    else:
-        decomposed = unicodedata.normalize("NFKD", text)
-        plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
-    plain = plain.replace("&", " and ").replace(".", "").replace("'", "")
+    """The search fold (storage.normalize.fold: lower case, every letter transliterated to
+    ASCII), then `&` as `and`, dots and apostrophes dropped inside words (B.V., O'Brien) and
+    every other mark a space: only [0-9a-z] words remain."""
+    plain = fold_text(text).replace("&", " and ").replace(".", "").replace("'", "")
+    plain = _SLASHED_LETTERS.sub(r"\1\2", plain)  # A/S, S/A: one legal-form word
     return " ".join(_NON_WORD.sub(" ", plain).split())
 
 
@@ -247,6 +248,20 @@ class Profile(NamedTuple):
     employer: str  # a person's company name, folded ("" for companies and independents)
 
 
+#: A phone kept as typed (no E.164 form) is matched on its digits only from this many on: a
+#: short extension or a stray digit says nothing.
+PHONE_KEY_DIGITS = 6
+
+
+def phone_key(typed: str, e164: str) -> str:
+    """What a phone is matched on: its E.164 form, or the digits of a number kept as typed
+    (two contacts that typed `020-5550100` without a country to read it with still meet)."""
+    if e164:
+        return e164
+    number = digits(typed or "")
+    return number if len(number) >= PHONE_KEY_DIGITS else ""
+
+
 def profile(data: ContactData) -> Profile:
     company = data.type == COMPANY
     tokens = name_tokens(data.name, company)
@@ -268,7 +283,14 @@ def profile(data: ContactData) -> Profile:
         address_2=fold(data.address_2),
         city=fold(data.city),
         post=compact(data.post_code),
-        phones=frozenset(p for p in (data.phone_e164, data.mobile_e164) if p),
+        phones=frozenset(
+            number
+            for number in (
+                phone_key(data.phone, data.phone_e164),
+                phone_key(data.mobile, data.mobile_e164),
+            )
+            if number
+        ),
         email=email,
         domain=domain,
         vat=vat_key(data.vat_no),

@@ -95,7 +95,6 @@ def test_real_cards_from_the_store(bot: ChatBot) -> None:
     """The largest card the store makes: every field at its longest, a name that tries to ping
     everyone, many persons, groups."""
     name = ("<!channel> <@U123> & Co " * 10)[:100]
-    bot.ok("codes countries add NL name=Netherlands")
     bot.ok("codes salespeople add SP1 name=Sam")
     bot.ok(
         f'new company "{name}" address="{"A" * 100}" address_2="{"B" * 50}" city="{"C" * 30}" '

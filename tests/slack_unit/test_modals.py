@@ -61,7 +61,7 @@ def test_new_submission_becomes_new_command() -> None:
     words = split_words(line)
     args = parse_arguments(words[1:])
     assert words[0] == "new"
-    assert args.positionals == ("person", 'Jan "de" O\'Vries')
+    assert args.positionals == ("person", 'Jan "de" O’Vries')  # an apostrophe is kept as typed
     assert args.fields == {"company": "CT000001", "email": "jan@acme.example", "city": "Den Haag"}
 
 
