@@ -19,6 +19,7 @@ import sqlite3
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,7 @@ from sqlalchemy.engine import make_url
 from bot.config import load_settings
 from storage.database import Store
 from storage.models import Contact
+from tests.conftest import PostgresServer
 from tests.ops.conftest import SCRIPT, cli_env, contactbot
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,8 +98,10 @@ def _contacts(url: str) -> list[tuple[str, str]]:
 
 
 class Writer:
-    """`contactbot shell` in another process, fed `new company …` lines as fast as it takes
-    them, until stopped."""
+    """`contactbot shell` in another process, fed `new company …` lines a few ahead of what
+    it has done, until stopped."""
+
+    AHEAD = 5
 
     def __init__(self, work: Path, url: str) -> None:
         self.process = subprocess.Popen(
@@ -110,23 +114,37 @@ class Writer:
             text=True,
         )
         self.written = 0
+        self.created = 0
         self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._feed, daemon=True)
-        self.thread.start()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.feeder = threading.Thread(target=self._feed, daemon=True)
+        self.reader.start()
+        self.feeder.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            if line.startswith("Created company"):
+                self.created += 1
 
     def _feed(self) -> None:
         assert self.process.stdin is not None
         while not self.stopping.is_set():
+            if self.written - self.created >= self.AHEAD:
+                time.sleep(0.01)
+                continue
             self.process.stdin.write(f'new company "Writer {self.written} Ltd" city=Oslo\n')
             self.process.stdin.flush()
             self.written += 1
-            time.sleep(0.005)
 
     def stop(self) -> str:
         self.stopping.set()
-        self.thread.join(timeout=30)
-        _out, err = self.process.communicate(timeout=120)
-        return err
+        self.feeder.join(timeout=30)
+        assert self.process.stdin is not None and self.process.stderr is not None
+        self.process.stdin.close()
+        self.process.wait(timeout=120)
+        self.reader.join(timeout=30)
+        return self.process.stderr.read()
 
 
 def _wait_for_contacts(url: str, count: int, timeout: float = 120) -> None:
@@ -136,11 +154,27 @@ def _wait_for_contacts(url: str, count: int, timeout: float = 120) -> None:
         time.sleep(0.2)
 
 
+@pytest.fixture
+def restore_target(
+    tmp_path: Path, database_url: str, postgres_server: PostgresServer | None
+) -> Iterator[str]:
+    """A database of the same kind as `database_url` with nothing in it, to restore into."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'restored' / 'contactbot.db'}"
+        return
+    assert postgres_server is not None
+    url = postgres_server.new_database(empty=True)
+    yield url
+    postgres_server.drop(url)
+
+
 def test_backup_while_a_writer_runs_then_restore_gives_the_same_contacts(
-    tmp_path: Path, database_url: str, empty_database_url: str
+    tmp_path: Path, database_url: str, restore_target: str
 ) -> None:
     if database_url.startswith("postgresql") and shutil.which("pg_dump") is None:
         pytest.skip("pg_dump is not installed here")
+    empty_database_url = restore_target
+    (tmp_path / "restored").mkdir()
     backup = tmp_path / "backup.dump"
     writer = Writer(tmp_path, database_url)
     try:
