@@ -1,7 +1,7 @@
 """`contactbot import contacts|customers|vendors|bank-accounts|employees FILE.csv [--dry-run]`.
 
-Named `import_` because `import` is a keyword. Contacts go through storage.csv_import, the
-record kinds through storage.relations.csv_import; both print a summary and exit 1 when a row
+Named `import_` because `import` is a keyword. Contacts go through storage.importing, the
+record kinds through storage.importing.records; both print a summary and exit 1 when a row
 was refused.
 """
 
@@ -11,7 +11,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from bot.cli.progress import StageLog
 from bot.config import Settings
 from bot.runtime import build_app, open_store
 
@@ -38,19 +37,15 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     if args.what != "contacts":
         return _import_records(settings, args)
     from bot.cli.progress import progress_bar
-    from storage.csv_import import NoProgress, import_contacts
+    from storage.importing.contacts import import_contacts
 
     app = build_app(settings)
     try:
-        stages = StageLog(NoProgress())
         try:
             with progress_bar() as bar:
-                stages.inner = bar
-                result = import_contacts(
-                    app.store, args.file, dry_run=args.dry_run, progress=stages
-                )
+                result = import_contacts(app.store, args.file, dry_run=args.dry_run, progress=bar)
         except KeyboardInterrupt:  # after the bar is closed, so the line stands on its own
-            print(f"contactbot: interrupted; {_what_was_kept(args, stages)}", file=sys.stderr)
+            print(f"contactbot: interrupted; {interrupted(args)}", file=sys.stderr)
             return EXIT_INTERRUPTED
         print(result.summary())
         return 0 if not result.failed else 1
@@ -60,36 +55,23 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
 
 #: As bot.cli.EXIT_INTERRUPTED (not imported: bot.cli imports this module).
 EXIT_INTERRUPTED = 130
-#: The import's stage that writes every good row in one transaction (storage.csv_import).
-WRITING_STAGE = "Writing"
 
 
-def _what_was_kept(args: argparse.Namespace, stages: StageLog) -> str:
-    """After Ctrl-C: the rows are in the database only once the writing stage finished."""
+def interrupted(args: argparse.Namespace) -> str:
+    """What Ctrl-C left: nothing, since the rows and their duplicate keys are written in one
+    transaction (storage.importing.writer)."""
     if args.dry_run:
         return "dry run: nothing was written."
-    if stages.reached_after(WRITING_STAGE):
-        return (
-            f"the contacts of {args.file} were imported, but their duplicate keys were not "
-            "finished: run `contactbot dupes scan`."
-        )
     return (
         f"nothing of {args.file} was imported (the rows are written in one transaction); "
         "run the import again."
     )
 
 
-def interrupted(args: argparse.Namespace) -> str:
-    """What Ctrl-C left, when it came outside the contact import's own handling above."""
-    if args.dry_run:
-        return "dry run: nothing was written."
-    return f"nothing of {args.file} was imported (one transaction); run the import again."
-
-
 def _import_records(settings: Settings, args: argparse.Namespace) -> int:
     """`contactbot import customers|vendors|bank-accounts|employees FILE.csv [--dry-run]`."""
     from bot.cli.progress import progress_bar
-    from storage.relations.csv_import import import_records
+    from storage.importing.records import import_records
     from storage.relations.kinds import parse_kind
 
     kind = parse_kind(args.what, "contactbot import customers|vendors|bank-accounts|employees")

@@ -2,7 +2,7 @@
 
 The bar goes to standard error and only when that is a terminal, so scripts, pipes, cron and
 CI logs never get carriage-return noise; the store only sees the small `Progress` protocol of
-storage.csv_import and knows nothing of tqdm.
+storage.importing and knows nothing of tqdm.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import TextIO
 
 from tqdm import tqdm
 
-from storage.csv_import import NoProgress, Progress
+from storage.importing.progress import NoProgress, Progress
 
 
 class TqdmProgress:
@@ -52,23 +52,3 @@ def progress_bar(stream: TextIO | None = None) -> Iterator[Progress]:
         yield progress
     finally:
         progress.close()
-
-
-class StageLog:
-    """A Progress that passes everything on and remembers the stages begun, so that a Ctrl-C
-    can be answered with what was kept (bot.cli.import_: rows written or not)."""
-
-    def __init__(self, inner: Progress) -> None:
-        self.inner = inner
-        self.stages: list[str] = []
-
-    def stage(self, description: str, total: int) -> None:
-        self.stages.append(description)
-        self.inner.stage(description, total)
-
-    def advance(self, count: int) -> None:
-        self.inner.advance(count)
-
-    def reached_after(self, description: str) -> bool:
-        """Whether a stage after `description` has begun (so `description` finished)."""
-        return description in self.stages and self.stages[-1] != description

@@ -29,7 +29,7 @@ from storage.duplicates.models import DupeKey
 from storage.models import Contact
 from tests.ops.conftest import SCRIPT, cli_env, contactbot
 
-#: Rows enough for the parallel validators (storage.csv_import.PARALLEL_FROM) and seconds of work.
+#: Rows enough for the parallel validators (storage.importing PARALLEL_FROM) and seconds of work.
 ROWS = 60_000
 
 
