@@ -174,16 +174,20 @@ def check_mailbox(
 
 
 def check_jobs(settings: Settings) -> list[Check]:
-    """Each scheduled job of the enabled plugins with its next run."""
-    from bot.registry import build_registry
+    """Each scheduled job of the enabled plugins with its next run (as `jobs list` shows it)."""
+    from bot.registry import RegistryError
+    from bot.runtime import plugin_registry
     from bot.scheduler import job_timing
 
-    registry = build_registry(settings.plugins)
+    try:
+        registry = plugin_registry(settings)
+    except (ConfigError, RegistryError) as error:
+        return [Check("jobs", False, str(error))]
     checks = []
     for job_id in sorted(registry.schedules):
         name = f"job {job_id}"
         try:
-            upcoming = job_timing(registry.schedules[job_id], settings).next_run()
+            upcoming = job_timing(registry.schedules[job_id], registry).next_run()
         except (ConfigError, ValueError) as error:
             checks.append(Check(name, False, str(error)))
             continue
