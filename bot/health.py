@@ -138,8 +138,12 @@ def check_database(settings: Settings, store: Store | None = None) -> Check:
 SLACK_CHECK = "bot.slack.health_check:check_slack"
 
 
-def check_slack(settings: Settings, env: Mapping[str, str] | None = None) -> Check:
-    """The Slack adapter's own check (bot.slack.health_check); "off" when it is not installed."""
+def check_slack(
+    settings: Settings, env: Mapping[str, str] | None = None, http: bool | None = None
+) -> Check:
+    """The Slack adapter's own check (bot.slack.health_check); "off" when it is not installed.
+    `http`: the mode Slack is served in, when not the configured one (`contactbot slack
+    --http` says it on the command line)."""
     import importlib
 
     module_name, _, function = SLACK_CHECK.partition(":")
@@ -147,7 +151,7 @@ def check_slack(settings: Settings, env: Mapping[str, str] | None = None) -> Che
         check = getattr(importlib.import_module(module_name), function)
     except (ImportError, AttributeError):
         return Check("slack", True, "the Slack adapter is not installed", configured=False)
-    return check(settings, env)
+    return check(settings, env, http)
 
 
 def check_mailbox(
@@ -202,6 +206,7 @@ def health_report(
     *,
     store: Store | None = None,
     timeout: float = CHECK_TIMEOUT_SECONDS,
+    slack_http: bool | None = None,
 ) -> HealthReport:
     """Every part, the mailboxes checked at once (each within `timeout`)."""
     from concurrent.futures import ThreadPoolExecutor
@@ -209,7 +214,7 @@ def health_report(
     accounts = settings.mail.accounts
     with ThreadPoolExecutor(max_workers=max(2, min(8, len(accounts) + 2))) as pool:
         database = pool.submit(check_database, settings, store)
-        slack = pool.submit(check_slack, settings, env)
+        slack = pool.submit(check_slack, settings, env, slack_http)
         mail = [pool.submit(check_mailbox, a, env, timeout) for a in accounts]
         checks = [database.result(), slack.result(), *(m.result() for m in mail)]
     return HealthReport((*checks, *check_jobs(settings)))
@@ -223,9 +228,11 @@ class HealthMonitor:
         settings: Settings,
         store: Store | None = None,
         cache_seconds: float = CACHE_SECONDS,
+        slack_http: bool | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
+        self.slack_http = slack_http
         self.cache_seconds = cache_seconds
         self._lock = threading.Lock()
         self._report: HealthReport | None = None
@@ -234,7 +241,9 @@ class HealthMonitor:
     def report(self) -> HealthReport:
         with self._lock:
             if self._report is None or time.monotonic() - self._at >= self.cache_seconds:
-                self._report = health_report(self.settings, store=self.store)
+                self._report = health_report(
+                    self.settings, store=self.store, slack_http=self.slack_http
+                )
                 self._at = time.monotonic()
                 for check in self._report.failing:
                     log.warning("health: %s failing: %s", check.name, check.detail)

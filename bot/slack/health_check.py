@@ -20,11 +20,14 @@ from bot.slack.startup import BOT_TOKEN, SlackStartError, check_environment
 TIMEOUT_SECONDS = 5
 
 
-def check_slack(settings: Settings, env: Mapping[str, str] | None = None) -> Check:
-    """The tokens of the configured mode, and auth.test at the Web API base URL."""
+def check_slack(
+    settings: Settings, env: Mapping[str, str] | None = None, http: bool | None = None
+) -> Check:
+    """The tokens of the mode Slack runs in (`http`, else the configured one), and auth.test
+    at the Web API base URL."""
     env = os.environ if env is None else env
-    http = settings.slack.mode == "http"
-    mode = f"HTTP mode on {settings.slack.host}:{settings.slack.port}" if http else "Socket Mode"
+    http = settings.slack.mode == "http" if http is None else http
+    mode = "HTTP mode" if http else "Socket Mode"
     if not env.get(BOT_TOKEN):
         return Check("slack", True, f"not configured ({BOT_TOKEN} is not set)", configured=False)
     try:
