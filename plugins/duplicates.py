@@ -42,8 +42,8 @@ def pair_buttons(
 ) -> tuple[Button, Button]:
     """Merge and Not a duplicate, for one pair seen from contact `no`; `named` puts the other
     contact's number on the labels (when a reply has buttons for several pairs). Merge moves
-    `no` into the other contact, or, given `keep` (storage.duplicates.keeper: the older,
-    fuller card), the other card into the kept one."""
+    `no` into the other contact, or, given `keep` (storage.duplicates.keeper: the older
+    card), the other card into the kept one."""
     other_no, _ = pair.other(no)
     suffix = f" ({other_no})" if named else ""
     removed, kept = (other_no, no) if keep == no else (no, other_no)
@@ -57,7 +57,7 @@ def suggested_buttons(
     pairs: list[Pair], contact: Contact, session: Session | None = None
 ) -> list[Button]:
     """The buttons of the first BUTTON_PAIRS pairs of `contact`. With `session`, each Merge
-    keeps the card keeper() picks (the older, fuller one), whichever of the two the reply is
+    keeps the card keeper() picks (the older one), whichever of the two the reply is
     about; without, it merges `contact` into the other."""
     named = len(pairs) > 1
     return [

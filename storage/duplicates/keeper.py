@@ -1,10 +1,12 @@
 """Which card of a duplicate pair the merge suggestion keeps.
 
-The suggestion (the Merge button after `new` and `set`, and in `dupes <no>`) should keep the
-card people have been using: the one with more hanging on it (its persons, its interactions,
-its business-relation links, its alternate addresses), and between equals the older one (it
-was there first, its number is the one in people's mail and in other systems). The newer,
-emptier card is the one removed. `merge <dup> into <keep>` typed by hand does what it says.
+The suggestion (the Merge button after `new` and `set`, and in `dupes <no>`) keeps the card
+that was there first, whichever of the two the reply is about: its number is the one in
+people's mail and in other systems, and it is the one that gathered the persons, interactions
+and links (a merge moves the newer card's to it, so nothing is lost). The newer card is the
+one removed. Cards created at the same moment (one import) are told apart by what hangs on
+them (persons, interactions, business-relation links, alternate addresses: the fuller stays),
+then by number. `merge <dup> into <keep>` typed by hand does what it says.
 """
 
 from __future__ import annotations
@@ -28,10 +30,10 @@ def attached(session: Session, contact: Contact) -> int:
     )
 
 
-def _weight(session: Session, contact: Contact) -> tuple[int, float, int]:
-    """Higher keeps: what a merge would move from the card, then its age (older first)."""
+def _weight(session: Session, contact: Contact) -> tuple[float, int, int]:
+    """Higher keeps: the older card, then (created together) the fuller, then the lower id."""
     created = contact.created_at.timestamp() if contact.created_at else 0.0
-    return (attached(session, contact), -created, -contact.id)
+    return (-created, attached(session, contact), -contact.id)
 
 
 def keeper(session: Session, one: Contact, other: Contact) -> tuple[Contact, Contact]:

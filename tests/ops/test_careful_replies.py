@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import _parser
+from storage.contacts import get_by_no
 from tests.conftest import ADMIN_ACTOR, ChatBot, sqlite_only
 from tests.ops.conftest import contactbot
 
@@ -92,13 +93,29 @@ def test_between_two_bare_cards_the_older_one_stays(bot: ChatBot) -> None:
     assert _merge_commands(changed.buttons) == ["merge CT000002 into CT000001"]
 
 
+def test_a_newer_card_with_a_customer_link_is_still_merged_into_the_older(
+    bot: ChatBot,
+) -> None:
+    bot.ok("codes countries add NL name=Netherlands")
+    bot.ok("setup default_country=NL")
+    bot.ok('new company "Kappa Tools B.V." phone="+31 30 555 0123"')
+    reply = bot.reply('customer new "Kappa Tools BV" phone="030-5550123"')  # CT000002, linked
+    assert _merge_commands(reply.buttons) == ["merge CT000002 into CT000001"]
+    bot.ok("merge CT000002 into CT000001 --yes", ADMIN_ACTOR)
+    assert "C00001" in bot.ok("related CT000001")  # the link moved to the kept card
+
+
 @sqlite_only
-def test_a_newer_card_with_the_persons_is_the_one_kept(bot: ChatBot) -> None:
+def test_cards_created_together_keep_the_fuller_one(bot: ChatBot) -> None:
     bot.ok("codes countries add NL name=Netherlands")
     bot.ok("setup default_country=NL")
     bot.ok('new company "Kappa Tools B.V." phone="+31 30 555 0123"')
     bot.ok('new company "Kappa Tools BV" phone="030-5550123"')
     bot.ok('new person "Kim Kappa" company=CT000002')
+    with bot.app.store.transaction() as session:  # as one import writes them: one moment
+        first, second = (get_by_no(session, no) for no in ("CT000001", "CT000002"))
+        assert first is not None and second is not None
+        second.created_at = first.created_at
     changed = bot.reply("set CT000001 city=Utrecht")
     assert _merge_commands(changed.buttons) == ["merge CT000001 into CT000002"]
 
