@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.dispatcher import Context
+from bot.dispatcher import YES_FLAG, Context
 from bot.inputs import ADMIN
 from bot.registry import command
-from bot.reply import Reply, Table
+from bot.reply import Confirmation, Reply, Table
 from plugins.contact_card import contact_card
 from plugins.replies import changes_text
 from storage.contacts import (
@@ -18,7 +18,7 @@ from storage.contacts import (
 )
 from storage.errors import UserError
 from storage.interactions import interaction_summary
-from storage.models import ContactType
+from storage.models import Contact, ContactType
 from storage.phones import notes_text
 from storage.search import search_contacts, shown
 
@@ -141,11 +141,32 @@ def set_type(ctx: Context) -> Reply:
     return Reply(text=f"{contact.no} {contact.name} is a {kind.value} now.")
 
 
-@command("delete", usage="delete <no> [--yes]", roles=(ADMIN,), confirm=True)
+#: A delete question names at most this many persons, then says how many more.
+NAMED_PERSONS = 10
+
+
+def delete_question(line: str, contact: Contact, persons: list[Contact]) -> Reply:
+    """ "Really run `delete CT000001`?", naming the persons a company takes with it: a careful
+    admin must see that Jan and Piet go too before saying yes."""
+    question = f"Really run `{line}`?"
+    if persons:
+        named = ", ".join(f"{p.no} {p.name}" for p in persons[:NAMED_PERSONS])
+        more = len(persons) - NAMED_PERSONS
+        if more > 0:
+            named += f" and {more} more"
+        noun = "person" if len(persons) == 1 else f"{len(persons)} persons"
+        question += f" It deletes {contact.no} {contact.name} with its {noun}: {named}."
+    return Reply(text=question, confirm=Confirmation(question, f"{line} --{YES_FLAG}"))
+
+
+@command("delete", usage="delete <no> [--yes]", roles=(ADMIN,))
 def delete(ctx: Context) -> Reply:
-    """Delete a contact; a company takes its persons with it. Asks for confirmation."""
+    """Delete a contact; a company takes its persons with it. Asks for confirmation, naming
+    the persons that go with it; `--yes` skips the question."""
     contact = resolve_contact(ctx.session, ctx.args.rest(0))
     doomed = contacts_to_delete(contact)
+    if YES_FLAG not in ctx.args.flags:
+        return delete_question(ctx.invocation.text.strip(), contact, doomed[:-1])
     deleted = delete_contact(ctx.session, contact)
     text = f"Deleted {', '.join(deleted)}."
     if len(doomed) > 1:

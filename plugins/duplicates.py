@@ -12,12 +12,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from sqlalchemy.orm import Session
+
 from bot.dispatcher import Context
 from bot.inputs import ADMIN, SALES
 from bot.registry import command, reply_addition, store_rules
 from bot.reply import Button, Reply, Table
 from storage.contacts import resolve_contact
 from storage.duplicates import list_pairs, mark_separate
+from storage.duplicates.keeper import keeper_no
 from storage.duplicates.merge import get_merge, merge_contacts, parse_choices, unmerge
 from storage.duplicates.pairs import Pair, count_pairs
 from storage.duplicates.rules import install, reported_contacts, reported_pairs
@@ -34,24 +37,46 @@ SEPARATE_USAGE = "separate <no1> <no2>"
 BUTTON_PAIRS = 3
 
 
-def pair_buttons(pair: Pair, no: str, *, named: bool = False) -> tuple[Button, Button]:
-    """Merge (this contact into the other) and Not a duplicate, for one pair; `named` puts
-    the other contact's number on the labels (when a reply has buttons for several pairs)."""
+def pair_buttons(
+    pair: Pair, no: str, *, named: bool = False, keep: str | None = None
+) -> tuple[Button, Button]:
+    """Merge and Not a duplicate, for one pair seen from contact `no`; `named` puts the other
+    contact's number on the labels (when a reply has buttons for several pairs). Merge moves
+    `no` into the other contact, or, given `keep` (storage.duplicates.keeper: the older
+    card), the other card into the kept one."""
     other_no, _ = pair.other(no)
     suffix = f" ({other_no})" if named else ""
+    removed, kept = (other_no, no) if keep == no else (no, other_no)
     return (
-        Button(f"Merge{suffix}", f"merge {no} into {other_no}", style="danger"),
+        Button(f"Merge{suffix}", f"merge {removed} into {kept}", style="danger"),
         Button(f"Not a duplicate{suffix}", f"separate {no} {other_no}"),
     )
 
 
-def duplicate_warnings(pairs: list[Pair], contact: Contact) -> tuple[list[str], list[Button]]:
-    notes = [pair.describe(contact.no) for pair in pairs]
+def suggested_buttons(
+    pairs: list[Pair], contact: Contact, session: Session | None = None
+) -> list[Button]:
+    """The buttons of the first BUTTON_PAIRS pairs of `contact`. With `session`, each Merge
+    keeps the card keeper() picks (the older one), whichever of the two the reply is
+    about; without, it merges `contact` into the other."""
     named = len(pairs) > 1
-    buttons = [
-        b for pair in pairs[:BUTTON_PAIRS] for b in pair_buttons(pair, contact.no, named=named)
+    return [
+        button
+        for pair in pairs[:BUTTON_PAIRS]
+        for button in pair_buttons(
+            pair,
+            contact.no,
+            named=named,
+            keep=keeper_no(session, pair.no_1, pair.no_2) if session is not None else None,
+        )
     ]
-    return notes, buttons
+
+
+def duplicate_warnings(
+    pairs: list[Pair], contact: Contact, session: Session | None = None
+) -> tuple[list[str], list[Button]]:
+    notes = [pair.describe(contact.no) for pair in pairs]
+    return notes, suggested_buttons(pairs, contact, session)
 
 
 @store_rules
@@ -77,7 +102,7 @@ def duplicate_warning(ctx: Context, reply: Reply) -> Reply | None:
     pairs = reported_pairs(ctx.session, contact)
     if not pairs:
         return None
-    notes, buttons = duplicate_warnings(pairs, contact)
+    notes, buttons = duplicate_warnings(pairs, contact, ctx.session)
     return replace(reply.with_notes(*notes), buttons=(*reply.buttons, *buttons))
 
 
@@ -107,10 +132,7 @@ def dupes(ctx: Context) -> Reply:
     more = f" (the best 50 of {total})" if total > len(pairs) else ""
     buttons: tuple[Button, ...] = ()
     if contact is not None:
-        named = len(pairs) > 1
-        buttons = tuple(
-            b for p in pairs[:BUTTON_PAIRS] for b in pair_buttons(p, contact.no, named=named)
-        )
+        buttons = tuple(suggested_buttons(pairs, contact, ctx.session))
     noun = "pair" if len(pairs) == 1 else "pairs"
     return Reply(
         text=f"{len(pairs)} possible duplicate {noun}{more}:",

@@ -25,6 +25,7 @@ SUBCOMMANDS = [
     "dupes",
     "contacts",
     "jobs",
+    "status",
 ]
 
 

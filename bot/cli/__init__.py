@@ -72,7 +72,24 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in _subcommand_modules():
         module.add_parser(commands).set_defaults(subcommand=module.run, module=module)
+    describe_subcommands(parser)
     return parser
+
+
+def describe_subcommands(parser: argparse.ArgumentParser) -> None:
+    """Give every subcommand (and its actions) without a description its one-line `help`, so
+    that `contactbot import --help` says what it does, not only how to type it."""
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        helps = {choice.dest: choice.help for choice in action._choices_actions}
+        for name, subparser in action.choices.items():
+            if subparser.description is None and helps.get(name):
+                line = str(helps[name])
+                subparser.description = (
+                    line[0].upper() + line[1:] + ("" if line.endswith(".") else ".")
+                )
+            describe_subcommands(subparser)
 
 
 def _needs_database(module: ModuleType, args: argparse.Namespace) -> bool:

@@ -42,6 +42,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "(200 when every part works, 503 when one is failing), in Socket Mode too",
     )
     run_parser.add_argument(
+        "--no-mail",
+        action="store_true",
+        help="leave the mailboxes to a separate `contactbot mail run` (its own service)",
+    )
+    run_parser.add_argument(
         "--health-host",
         default="127.0.0.1",
         metavar="HOST",
@@ -96,7 +101,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     scheduler = build_scheduler(app)
     worker: MailWorker | None = None
     try:
-        if settings.mail.accounts:
+        if settings.mail.accounts and not getattr(args, "no_mail", False):
             worker = make_worker(app)
         scheduler.start()
         started: list[str] = ["scheduler"]

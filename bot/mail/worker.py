@@ -43,6 +43,7 @@ from bot.mail.parse import parse_email
 from bot.registry import Registry
 from storage.clock import utcnow, utcnow_aware
 from storage.database import Store
+from storage.leases import Leases, mailbox_lease
 from storage.mail_state import folder_known, folder_position, save_position
 
 log = logging.getLogger(__name__)
@@ -159,6 +160,8 @@ class MailWorker:
         self.stop_event = threading.Event()
         self._lock = threading.Lock()  # one batch at a time per worker keeps SQLite calm
         self._unavailable: set[tuple[str, str]] = set()  # warned about; logged once each
+        #: `run` reads a mailbox only while it holds its lease: one instance at a time
+        self.leases = Leases(store.url)
 
     # --- once ------------------------------------------------------------------------
 
@@ -374,6 +377,12 @@ class MailWorker:
                 own_scheduler.shutdown(wait=False)
 
     def _account_loop(self, account: MailAccount, scheduler: object) -> None:
+        """Read the account while this instance holds its lease (storage.leases)."""
+        with self.leases.held(mailbox_lease(account.name), self.stop_event) as ours:
+            if ours:
+                self._read_account(account, scheduler)
+
+    def _read_account(self, account: MailAccount, scheduler: object) -> None:
         """Connect (with backoff), then IDLE; or hand the account to the poll scheduler."""
         backoff = Backoff(self.backoff_initial, self.backoff_max)
         while not self.stop_event.is_set():
@@ -458,6 +467,11 @@ class MailWorker:
         """One scheduled read of one mailbox; errors are logged and the next run retries."""
         if self.stop_event.is_set():
             return
+        with self.leases.if_free(mailbox_lease(account.name)) as ours:
+            if ours:  # else another instance reads it now
+                self._poll_held(account)
+
+    def _poll_held(self, account: MailAccount) -> None:
         try:
             session = self.connect(account)
         except CONNECTION_ERRORS as error:

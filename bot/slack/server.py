@@ -57,7 +57,7 @@ class SlackWsgi:
         self.app = app
         self.signing_secret = signing_secret
         self.max_body_bytes = app.settings.slack.max_body_bytes
-        self.health_monitor = HealthMonitor(app.settings, app.store)
+        self.health_monitor = HealthMonitor(app.settings, app.store, slack_http=True)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO") or "/"
