@@ -28,6 +28,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -261,7 +262,8 @@ class ImapSession:
             try:
                 client.starttls(context)
             except BaseException:
-                client.shutdown()
+                with contextlib.suppress(OSError):  # a failed handshake leaves no socket
+                    client.shutdown()
                 raise
         return client
 

@@ -247,19 +247,25 @@ class MailWorker:
             try:
                 session = self.connect_bounded(account)
             except LOGIN_ERRORS as error:
-                report.errors.append(self.failed(account, str(error)))
+                report.errors.append(self.failed(account, str(error), reported=True))
                 continue
             except CONNECTION_ERRORS as error:
-                report.errors.append(self.failed(account, f"cannot connect: {_words(error)}"))
+                report.errors.append(
+                    self.failed(account, f"cannot connect: {_words(error)}", reported=True)
+                )
                 continue
             try:
                 report.folders.extend(self.sync_account(session))
             except CONNECTION_ERRORS as error:
-                report.errors.append(self.failed(account, f"connection lost: {_words(error)}"))
+                report.errors.append(
+                    self.failed(account, f"connection lost: {_words(error)}", reported=True)
+                )
             except Exception as error:  # the database, most likely: report, go on with others
                 log.exception("mailbox %s: sync failed", account.name)
                 report.errors.append(
-                    self.failed(account, f"sync failed: {type(error).__name__}: {error}")
+                    self.failed(
+                        account, f"sync failed: {type(error).__name__}: {error}", reported=True
+                    )
                 )
             else:
                 self.succeeded(account)
@@ -269,11 +275,14 @@ class MailWorker:
 
     # --- the mailbox's state -----------------------------------------------------------
 
-    def failed(self, account: MailAccount, cause: str) -> str:
-        """Mark the mailbox failing (alerting once) and return the one line that says so."""
+    def failed(self, account: MailAccount, cause: str, *, reported: bool = False) -> str:
+        """Mark the mailbox failing (alerting once) and return the one line that says so.
+
+        With `reported` the caller prints the line (`mail sync`): the log has it at INFO
+        only, so that the person reading the terminal sees it once."""
         prefix = f"mailbox {account.name}: "
         line = cause if cause.startswith(prefix) else prefix + cause
-        log.warning("%s", line)
+        log.log(logging.INFO if reported else logging.WARNING, "%s", line)
         try:
             turned = self.dispatcher.query(record_failure, account.name, line)
         except Exception:  # the database is away too: the line is still reported
