@@ -110,6 +110,12 @@ service imap-login {{
   }}
 }}
 {namespace}
+# No growing delay for a failing IP: the tests refuse logins on purpose, all from 127.0.0.1.
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
 service stats {{
   unix_listener stats-reader {{
     mode = 0666
@@ -131,7 +137,7 @@ passdb {{
 OAUTH2_PASSDB = """\
 passdb {{
   driver = oauth2
-  mechanisms = xoauth2 oauthbearer
+  mechanisms = {mechanisms}
   args = {root}/dovecot-oauth2.conf.ext
 }}"""
 
@@ -168,6 +174,8 @@ class DovecotOptions:
     cert_file: Path | None = None
     key_file: Path | None = None
     special_use: tuple[tuple[str, str], ...] = ()  # (folder, flag)
+    #: with oauth2_url: the SASL mechanisms offered (both, or one alone)
+    oauth2_mechanisms: str = "xoauth2 oauthbearer"
 
 
 class Dovecot:
@@ -220,8 +228,8 @@ class Dovecot:
         passdb = PASSWD_FILE_PASSDB.format(root=self.root)
         mechanisms = "plain login"
         if options.oauth2_url:
-            passdb = OAUTH2_PASSDB.format(root=self.root)
-            mechanisms = "xoauth2 oauthbearer"
+            mechanisms = options.oauth2_mechanisms
+            passdb = OAUTH2_PASSDB.format(root=self.root, mechanisms=mechanisms)
             (self.root / "dovecot-oauth2.conf.ext").write_text(
                 OAUTH2_ARGS.format(url=options.oauth2_url)
             )
@@ -300,7 +308,9 @@ class Dovecot:
 
     def client(self, user: str) -> IMAPClient:
         client = IMAPClient("127.0.0.1", port=self.port, ssl=False, timeout=30)
-        if self.token_for is not None:
+        if self.token_for is not None and self.options.oauth2_mechanisms == "oauthbearer":
+            client.oauthbearer_login(user, self.token_for(user))
+        elif self.token_for is not None:
             client.oauth2_login(user, self.token_for(user))
         else:
             client.login(user, PASSWORD)
@@ -396,6 +406,17 @@ def oauth_dovecot_server(test_ca: TestCA, introspection: Introspection) -> Itera
         )
     )
     server.token_for = introspection.issue  # the tests' own IMAP logins
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def oauthbearer_dovecot(introspection: Introspection) -> Iterator[Dovecot]:
+    """A Dovecot that offers OAUTHBEARER alone (no XOAUTH2), without TLS."""
+    server = _started_dovecot(
+        DovecotOptions(oauth2_url=introspection.url, oauth2_mechanisms="oauthbearer")
+    )
+    server.token_for = introspection.issue
     yield server
     server.cleanup()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from sqlalchemy import select
 from bot.mail.config import MailAccount
 from bot.mail.worker import MailWorker
 from storage.models import Interaction
-from tests.mail.conftest import TRANSLATED_SENT, MailRig, message
+from tests.mail.conftest import TRANSLATED_SENT, Dovecot, MailRig, message
 from tests.mail.oauth_servers import Introspection, TestCA, TokenEndpoints, _key, _pem_key
 
 SALES = "Sam Sales <sales@example.com>"
@@ -153,6 +154,26 @@ def test_a_token_the_server_keeps_refusing_names_the_account_and_the_server(
     assert line.startswith("mailbox sam: the server refused the OAuth2 login (XOAUTH2): ")
     assert "Authentication failed" in line and "(status 401)" in line  # Dovecot's JSON
     assert "tok-nobody-knows-this" not in line
+
+
+def test_oauthbearer_where_the_server_offers_only_that(
+    jan: MailRig, program: TokenProgram, introspection: Introspection, oauthbearer_dovecot: Dovecot
+) -> None:
+    rig = replace(jan, dovecot=oauthbearer_dovecot, user=oauthbearer_dovecot.add_user())
+    revoked = introspection.issue(rig.user)
+    introspection.revoke(revoked)
+    program.hand_out(revoked, introspection.issue(rig.user))
+    rig.dovecot.append(rig.user, "INBOX", [_mail(1)])
+    account = rig.dovecot.account(
+        rig.user,
+        auth="oauth2",
+        oauth2_provider="command",
+        oauth2_token_command=program.command,
+        password_env="",
+    )
+    assert _worker(rig, account).sync_once().errors == []
+    assert program.runs == 2  # the revoked token refused over OAUTHBEARER, then replaced
+    assert _message_ids(rig) == ["<i1@x>"]
 
 
 def test_a_failing_token_program_is_one_line_naming_the_account_and_the_cause(
