@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 MICROSOFT_SCOPE = "https://outlook.office365.com/.default"
 GOOGLE_SCOPE = "https://mail.google.com/"
 #: A token program taking longer than this is stopped: `mail sync --once` must end in a minute.
-COMMAND_TIMEOUT_SECONDS = 30.0
+COMMAND_TIMEOUT_SECONDS = 20.0
 _MESSAGE_CHARS = 300
 
 

@@ -6,6 +6,7 @@ Every test runs on SQLite and on PostgreSQL (`oauth_rig` takes `database_url`)."
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import sys
@@ -154,6 +155,29 @@ def test_a_token_the_server_keeps_refusing_names_the_account_and_the_server(
     assert line.startswith("mailbox sam: the server refused the OAuth2 login (XOAUTH2): ")
     assert "Authentication failed" in line and "(status 401)" in line  # Dovecot's JSON
     assert "tok-nobody-knows-this" not in line
+
+
+def test_no_token_reaches_the_log_even_at_debug_level(
+    jan: MailRig,
+    program: TokenProgram,
+    introspection: Introspection,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    rig = jan
+    revoked = introspection.issue(rig.user)
+    introspection.revoke(revoked)
+    good = introspection.issue(rig.user)
+    program.hand_out(revoked, good)
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger("imapclient").setLevel(logging.DEBUG)  # imaplib's lines too
+    try:
+        assert _worker(rig, _command_account(rig, program)).sync_once().errors == []
+    finally:
+        logging.getLogger("imapclient").setLevel(logging.NOTSET)
+    assert "AUTHENTICATE" in caplog.text  # the protocol was logged...
+    assert revoked not in caplog.text and good not in caplog.text  # ...but no token
+    encoded = base64.b64encode(f"user={rig.user}\x01auth=Bearer {good}".encode()).decode()
+    assert encoded[:40] not in caplog.text
 
 
 def test_oauthbearer_where_the_server_offers_only_that(
