@@ -11,7 +11,10 @@ import multiprocessing
 import os
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -233,3 +236,49 @@ def test_two_processes_see_each_state_change_once(postgres_url: str) -> None:
         store.dispose()
     assert state.state == "ok" and state.last_success_at is not None
     assert state.last_error == "mailbox shared: cannot connect"
+
+
+def test_mail_run_marks_a_failing_mailbox_and_alerts_once_each_way(
+    oauth_rig: MailRig, tmp_path: Path, introspection: Introspection
+) -> None:
+    rig = oauth_rig
+    rig.ok('new person "Jan de Vries" email=jan@acme.example')
+    program = TokenProgram(tmp_path / "program")
+    program.hand_out(introspection.issue(rig.user))
+    program.fail_with("broker: unavailable")
+    account = _command_account(rig, program, name="sam", folders=("INBOX",))
+    worker = oauth_worker(rig, account)
+    worker.mail = replace(worker.mail, poll_minutes=0.01)  # retry a refused login every 0.6 s
+    alerts: list[str] = []
+    worker.alert = alerts.append
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    try:
+        _wait_for(lambda: program.runs >= 3)  # tried again and again ...
+        assert len(alerts) == 1 and "*sam* is not being logged" in alerts[0]  # ... told once
+        with rig.app.store.transaction() as session:
+            (state,) = mail_status(session, ["sam"])
+        assert state.failing and "broker: unavailable" in state.last_error
+        program.fail_with(None)
+        _wait_for(lambda: len(alerts) == 2)
+        assert "*sam* is being logged again" in alerts[1]
+        rig.dovecot.append(
+            rig.user,
+            "INBOX",
+            [message(sender="jan@acme.example", to=SALES, subject="Hi", message_id="<r1@x>")],
+        )
+        _wait_for(lambda: _message_ids(rig) == ["<r1@x>"])
+        assert len(alerts) == 2
+    finally:
+        worker.stop()
+        thread.join(timeout=15)
+    assert not thread.is_alive()
+
+
+def _wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError("condition not reached in time")
