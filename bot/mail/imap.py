@@ -60,6 +60,28 @@ ADDRESS_FIELDS = ("TO", "CC")  # the fields that grow with the recipients
 _TIMING = re.compile(r"\s*\([0-9.]+ \+ [0-9.+ ]*secs?\)\.?$")
 
 
+#: Sent folders by name, for servers without SPECIAL-USE (casefolded, most usual first).
+SENT_NAMES = tuple(
+    name.casefold()
+    for name in (
+        "Sent",
+        "Sent Items",
+        "Sent Messages",
+        "Sent Mail",
+        "Verzonden items",
+        "Gesendete Elemente",
+        "Gesendet",
+        "Éléments envoyés",
+        "Elementos enviados",
+        "Posta inviata",
+        "Itens Enviados",
+        "Sendte elementer",
+        "Skickade objekt",
+        "Lähetetyt",
+    )
+)
+
+
 class LoginRefused(Exception):
     """The server refused the login (after one fresh token, with OAuth2): the message names
     the mailbox and quotes the server."""
@@ -271,11 +293,24 @@ class ImapSession:
         """The configured folders; without them INBOX and the server's Sent folder."""
         if self.account.folders:
             return self.account.folders
-        sent = self.client.find_special_folder(SENT)
+        sent = self.sent_folder()
         if sent is None:
             log.info("mailbox %s: no folder is marked \\Sent; reading INBOX", self.account.name)
             return ("INBOX",)
-        return ("INBOX", sent) if sent.upper() != "INBOX" else ("INBOX",)
+        return ("INBOX", sent)
+
+    def sent_folder(self) -> str | None:
+        """The folder marked \\Sent (SPECIAL-USE); on a server that marks none, one with a
+        usual name for it (Microsoft 365's in several languages), else None. One LIST."""
+        by_name: dict[str, str] = {}
+        for flags, delimiter, name in self.client.list_folders():
+            if not isinstance(name, str) or name.upper() == "INBOX":
+                continue
+            if SENT in flags:
+                return name
+            leaf = name.rsplit(delimiter.decode(), 1)[-1] if delimiter else name
+            by_name.setdefault(leaf.casefold(), name)
+        return next((by_name[n] for n in SENT_NAMES if n in by_name), None)
 
     def uids_since(self, day: dt.date) -> list[int]:
         """UIDs of the selected folder's mail that arrived on `day` or later (SEARCH SINCE)."""
