@@ -272,6 +272,9 @@ def _account(data: Any, index: int) -> MailAccount:
 def _auth_keys(auth: str, data: Mapping[str, Any], key: str) -> tuple[str, ...]:
     """The keys an account must have for its way of logging in."""
     if auth == "password":
+        for name in _OAUTH2_ONLY_KEYS:
+            if name in data:
+                raise ConfigError(f'{key}.{name}: only with auth = "oauth2"; add that line.')
         return ("password_env",)
     provider = data.get("oauth2_provider")
     if provider not in OAUTH2_PROVIDERS:
@@ -286,6 +289,15 @@ def _auth_keys(auth: str, data: Mapping[str, Any], key: str) -> tuple[str, ...]:
     }[provider]
 
 
+_OAUTH2_ONLY_KEYS = (
+    "oauth2_provider",
+    "tenant_id",
+    "client_id",
+    "client_secret_env",
+    "oauth2_authority",
+    "service_account_file_env",
+    "oauth2_token_command",
+)
 _STRING_AUTH_KEYS = (
     "password_env",
     "oauth2_provider",

@@ -217,6 +217,7 @@ class TokenEndpoints:
         self.introspection = introspection
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.mailbox_for_app = ""  # the mailbox the app registration may open
+        self.expires_in = 3599  # seconds, as the endpoints say of each token
         self.google_key = _key()
         self.server = _Server(self._route, ca.server_context())
 
@@ -271,7 +272,7 @@ class TokenEndpoints:
         if form.get("scope") != "https://outlook.office365.com/.default":
             return 400, {"error": "invalid_scope", "error_description": form.get("scope", "")}
         token = self.introspection.issue(self.mailbox_for_app)
-        return 200, {"token_type": "Bearer", "expires_in": 3599, "access_token": token}
+        return 200, {"token_type": "Bearer", "expires_in": self.expires_in, "access_token": token}
 
     def _google(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
         import jwt
@@ -291,7 +292,7 @@ class TokenEndpoints:
         if claims.get("scope") != "https://mail.google.com/" or not claims.get("sub"):
             return 400, {"error": "invalid_scope", "error_description": "wrong scope"}
         token = self.introspection.issue(claims["sub"])
-        return 200, {"access_token": token, "expires_in": 3600, "token_type": "Bearer"}
+        return 200, {"access_token": token, "expires_in": self.expires_in, "token_type": "Bearer"}
 
     def stop(self) -> None:
         self.server.stop()

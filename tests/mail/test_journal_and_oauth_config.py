@@ -201,6 +201,10 @@ def test_oauth2_accounts_and_their_defaults(tmp_path: Path) -> None:
         ({"password_env": "P", "since_days": 0}, r"^mail.accounts\[0\].since_days: expected"),
         ({"password_env": "P", "folders": []}, r"^mail.accounts\[0\].folders: expected"),
         ({}, r"^mail.accounts\[0\].password_env: missing"),
+        (
+            {"password_env": "P", "oauth2_provider": "google"},
+            r'^mail.accounts\[0\].oauth2_provider: only with auth = "oauth2"',
+        ),
     ],
 )
 def test_bad_oauth2_and_sync_keys_are_named(keys: dict[str, object], message: str) -> None:

@@ -307,6 +307,34 @@ def test_microsoft_client_credentials_log_in_and_the_token_is_cached(
     assert tokens[0]["grant_type"] == "client_credentials"
 
 
+def test_a_token_about_to_expire_is_renewed_before_it_is_used(
+    jan: MailRig, endpoints: TokenEndpoints, tmp_path: Path
+) -> None:
+    """Both libraries renew a token minutes before it expires (msal 5, google-auth 3¾):
+    a token said to last 2 minutes is fetched anew at every connect."""
+    rig = jan
+    endpoints.mailbox_for_app = rig.user
+    endpoints.expires_in = 120
+    key_file = tmp_path / "service-account.json"
+    key_file.write_text(json.dumps(endpoints.service_account_info()))
+    microsoft = _microsoft_account(rig, endpoints)
+    google = rig.dovecot.account(
+        rig.user,
+        name="anna",
+        auth="oauth2",
+        oauth2_provider="google",
+        service_account_file_env=GOOGLE_FILE_ENV,
+        password_env="",
+        folders=("INBOX",),
+    )
+    env = {M365_SECRET_ENV: TokenEndpoints.CLIENT_SECRET, GOOGLE_FILE_ENV: str(key_file)}
+    worker = _worker(rig, microsoft, google, env=env)
+    for _ in range(2):
+        assert worker.sync_once().errors == []
+    assert len(endpoints.token_requests(f"/{TokenEndpoints.TENANT}/oauth2/v2.0/token")) == 2
+    assert len(endpoints.token_requests("/google/token")) == 2
+
+
 def test_microsoft_refusal_is_named_and_the_secret_never_shown(
     jan: MailRig, endpoints: TokenEndpoints, caplog: pytest.LogCaptureFixture
 ) -> None:
