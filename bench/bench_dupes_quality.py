@@ -4,7 +4,7 @@
     python bench/bench_dupes_quality.py --data febrl2 --method default
     python bench/bench_dupes_quality.py --postgres postgresql+psycopg://postgres@127.0.0.1/bench
 
-Each data set is written as a contacts CSV, imported with storage.csv_import into a fresh
+Each data set is written as a contacts CSV, imported with storage.importing into a fresh
 database (numbers follow file order: row k is CT00000k+1), scanned with `dupes scan`'s code,
 and the exported pairs (`dupes export`) are compared with the true pairs. No setting is changed
 per data set: the default method runs at its default threshold, and Business Central's method
@@ -32,11 +32,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from storage.csv_import import import_contacts
 from storage.database import Store
 from storage.duplicates.export import export_pairs
 from storage.duplicates.scan import scan
 from storage.duplicates.settings import update_settings
+from storage.importing.contacts import import_contacts
 
 HEADER = [
     "type",

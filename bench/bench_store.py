@@ -6,7 +6,7 @@
 
 For each size N: bench/bench_import.py's generator writes N realistic rows (companies like
 "Acme 1234 Holding" sharing a few words, persons with ten first names and nine surnames, mixed
-phone formats, a few bad rows) and `storage.csv_import.import_contacts` seeds them into a fresh
+phone formats, a few bad rows) and `storage.importing.import_contacts` seeds them into a fresh
 SQLite file and into the PostgreSQL database `contactbot_bench` (dropped and created again via
 the `postgres` database of --postgres; never the test suite's `test` database). The import's
 wall time is the import figure. Then, through the real dispatcher (bot.runtime.build_app(...)
@@ -47,8 +47,8 @@ from sqlalchemy.engine import make_url
 from bot.config import Settings
 from bot.registry import build_registry
 from bot.runtime import build_app, default_rules
-from storage.csv_import import import_contacts
 from storage.database import Store
+from storage.importing.contacts import import_contacts
 from storage.normalize import digits, fold
 
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/"

@@ -18,8 +18,9 @@ from typing import Any
 import platformdirs
 
 from bot.config_errors import ConfigError
-from bot.dupes_config import DupesSettings, parse_dupes_settings
 from bot.mail.config import MailSettings, parse_mail_settings
+from storage.connect_errors import normalize_url
+from storage.pool import PoolSettingError, PoolSettings, parse_pool_settings
 
 APP_NAME = "contactbot"
 
@@ -69,7 +70,11 @@ class Settings:
     slack: SlackSettings = SlackSettings()
     config_path: Path | None = None
     mail: MailSettings = field(default_factory=MailSettings)
-    dupes: DupesSettings = field(default_factory=DupesSettings)
+    #: The file's other tables, each owned and parsed by a plugin (`@config_table`, read when
+    #: the app is built: bot.registry.Registry.configure): `[dupes]` for the digest, say.
+    plugin_tables: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: `[database]` pool_size, max_overflow, pool_recycle (PostgreSQL; ignored for SQLite)
+    pool: PoolSettings = field(default_factory=PoolSettings)
 
 
 _TOP_KEYS = {
@@ -81,7 +86,6 @@ _TOP_KEYS = {
     "roles",
     "slack",
     "mail",
-    "dupes",
 }
 
 
@@ -138,21 +142,31 @@ def load_settings(
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as error:
             raise ConfigError(f"{path}: not valid TOML ({error}).") from None
-    for key in data:
-        if key not in _TOP_KEYS:
-            raise ConfigError(f"{key}: unknown key. Known keys: {', '.join(sorted(_TOP_KEYS))}.")
+    plugin_tables: dict[str, Mapping[str, Any]] = {}
+    for key, value in data.items():
+        if key in _TOP_KEYS:
+            continue
+        if not isinstance(value, Mapping):
+            raise ConfigError(
+                f"{key}: unknown key. Known keys: {', '.join(sorted(_TOP_KEYS))}, and the "
+                "tables of the plugins."
+            )
+        plugin_tables[key] = value
 
     data_dir_value = env.get("CONTACTBOT_DATA_DIR") or data.get("data_dir")
     if data_dir_value is not None and not isinstance(data_dir_value, str):
         raise ConfigError("data_dir: expected a path as a string.")
     data_dir = Path(data_dir_value or platformdirs.user_data_dir(APP_NAME)).expanduser()
 
-    database = _table(data, "database", {"url"})
+    database = _table(data, "database", {"url", "pool_size", "max_overflow", "pool_recycle"})
     url = env.get("CONTACTBOT_DATABASE_URL") or database.get("url") or ""
     if not isinstance(url, str):
         raise ConfigError("database.url: expected a string like postgresql+psycopg://host/db.")
-    if not url:
-        url = f"sqlite:///{data_dir / 'contactbot.db'}"
+    url = normalize_url(url) or f"sqlite:///{data_dir / 'contactbot.db'}"
+    try:
+        pool = parse_pool_settings(database)
+    except PoolSettingError as error:
+        raise ConfigError(str(error)) from None
 
     plugins_table = _table(data, "plugins", {"enabled"})
     plugins = (
@@ -178,7 +192,8 @@ def load_settings(
         slack=slack,
         config_path=path,
         mail=parse_mail_settings(data.get("mail")),
-        dupes=parse_dupes_settings(data.get("dupes")),
+        plugin_tables=plugin_tables,
+        pool=pool,
     )
 
 

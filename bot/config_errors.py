@@ -1,9 +1,9 @@
 """`ConfigError`, in a module of its own so every part of the configuration can raise it.
 
-bot.config reads the file and hands the `[mail]` and `[dupes]` tables to their parsers
-(bot.mail.config, bot.dupes_config); those parsers raise this error, so they import it from here
-rather than from bot.config, which imports them. bot.config re-exports it: callers keep writing
-`from bot.config import ConfigError`.
+bot.config reads the file and hands the `[mail]` table to its parser (bot.mail.config), and the
+plugins parse their own tables (`[dupes]`: plugins.digest_settings); those parsers raise this
+error, so they import it from here rather than from bot.config, which imports `[mail]`'s.
+bot.config re-exports it: callers keep writing `from bot.config import ConfigError`.
 """
 
 from __future__ import annotations

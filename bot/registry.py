@@ -5,18 +5,26 @@ registered at import time. `Registry.add_plugin(module)` scans a module for spec
 can build a fresh Registry, and plugins from other packages are found through the entry-point
 group `contactbot.plugins`, the same way the built-ins are.
 
-Besides commands, email handlers, actions and jobs a plugin may add to another plugin's reply
+Besides commands, email handlers and jobs a plugin may add to another plugin's reply
 (`@reply_addition("new", "set")`) and to the store's rules (`@store_rules`), so that no plugin
-imports another: switching one off removes all it adds. A plugin that needs another says so
-in a module attribute, `DEPENDS_ON = ("duplicates",)` (as errbot's DependsOn); build_registry
-loads plugins in dependency order and refuses an enabled plugin whose need is not enabled.
+imports another: switching one off removes all it adds; and it may own a table of the
+configuration file (`@config_table("dupes")`), which it parses itself, so that the runtime
+knows nothing of any one plugin's settings.
+
+Buttons, menus, shortcuts and form submissions carry a command line (bot.reply.Button): the
+adapter turns the click into a CommandInvocation, so an action goes through the same verb, roles,
+confirmation and delivery id as the command typed; there is no separate action handler.
+
+A plugin that needs another says so in a module attribute, `DEPENDS_ON = ("duplicates",)` (as
+errbot's DependsOn); build_registry loads plugins in dependency order and refuses an enabled
+plugin whose need is not enabled.
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from importlib.metadata import entry_points
 from types import ModuleType
@@ -64,14 +72,6 @@ class EmailHandlerSpec:
 
 
 @dataclass(frozen=True)
-class ActionSpec:
-    action_id: str
-    handler: Callable[..., Any]
-    roles: frozenset[str]
-    plugin: str = ""
-
-
-@dataclass(frozen=True)
 class ScheduleSpec:
     job_id: str
     handler: Callable[..., Any]
@@ -98,8 +98,26 @@ class StoreRulesSpec:
     plugin: str = ""
 
 
+@dataclass(frozen=True)
+class ConfigTableSpec:
+    """`parse(table: Mapping | None) -> settings` reads the plugin's own top-level table of the
+    configuration file (None when the file has none: return the defaults). It raises
+    bot.config_errors.ConfigError naming the key, which stops the start. What it returns is
+    `registry.config(table)`; when it has a `job_timings()` method (job id -> (cron, time
+    zone)), those override the `@schedule` lines of the same ids."""
+
+    table: str
+    parse: Callable[[Mapping[str, Any] | None], Any]
+    plugin: str = ""
+
+
 Spec = (
-    CommandSpec | EmailHandlerSpec | ActionSpec | ScheduleSpec | ReplyAdditionSpec | StoreRulesSpec
+    CommandSpec
+    | EmailHandlerSpec
+    | ScheduleSpec
+    | ReplyAdditionSpec
+    | StoreRulesSpec
+    | ConfigTableSpec
 )
 
 
@@ -132,17 +150,6 @@ def on_email(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return decorate
 
 
-def action(
-    action_id: str, *, roles: Iterable[str] = (SALES,)
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Mark a function as the handler of a button or menu action."""
-
-    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
-        return _attach(function, ActionSpec(action_id, function, frozenset(roles)))
-
-    return decorate
-
-
 def schedule(job_id: str, *, cron: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Mark a function as a scheduled job."""
 
@@ -168,22 +175,36 @@ def store_rules(function: Callable[..., Any]) -> Callable[..., Any]:
     return _attach(function, StoreRulesSpec(function))
 
 
+def config_table(table: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a function as the parser of the configuration file's `[table]` (see
+    ConfigTableSpec)."""
+    if not table or not table.replace("_", "").isalnum():
+        raise ValueError(f"config_table: {table!r} is not a TOML bare key")
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        return _attach(function, ConfigTableSpec(table, function))
+
+    return decorate
+
+
 @dataclass
 class Registry:
-    """Every command, email handler, action, schedule, reply addition and store rule of the
-    enabled plugins."""
+    """Every command, email handler, schedule, reply addition, store rule and configuration
+    table of the enabled plugins."""
 
     commands: dict[str, CommandSpec] = field(default_factory=dict)
     email_handlers: list[EmailHandlerSpec] = field(default_factory=list)
-    actions: dict[str, ActionSpec] = field(default_factory=dict)
     schedules: dict[str, ScheduleSpec] = field(default_factory=dict)
     reply_additions: list[ReplyAdditionSpec] = field(default_factory=list)
     rule_installers: list[StoreRulesSpec] = field(default_factory=list)
+    config_tables: dict[str, ConfigTableSpec] = field(default_factory=dict)
     plugins: list[str] = field(default_factory=list)
+    #: table -> what its plugin's parser made of it (see `configure`).
+    configs: dict[str, Any] = field(default_factory=dict)
 
     def add_plugin(self, module: ModuleType, name: str | None = None) -> None:
-        """Register every spec found on the module's functions. A verb, action or job that
-        is registered already fails here, naming both plugins."""
+        """Register every spec found on the module's functions. A verb, job or configuration
+        table that is registered already fails here, naming both plugins."""
         plugin = name or module.__name__
         for _, function in inspect.getmembers(module, callable):
             for spec in getattr(function, SPEC_ATTRIBUTE, ()):
@@ -195,8 +216,8 @@ class Registry:
         match spec:
             case CommandSpec(verb=verb):
                 self._claim(self.commands, verb, spec, "command")
-            case ActionSpec(action_id=action_id):
-                self._claim(self.actions, action_id, spec, "action")
+            case ConfigTableSpec(table=table):
+                self._claim(self.config_tables, table, spec, "configuration table")
             case ScheduleSpec(job_id=job_id):
                 self._claim(self.schedules, job_id, spec, "scheduled job")
             case EmailHandlerSpec():
@@ -243,6 +264,49 @@ class Registry:
         cards = tuple(replace(card, actions=known(card.actions)) for card in reply.cards)
         return replace(reply, buttons=known(reply.buttons), cards=cards)
 
+    def configure(self, tables: Mapping[str, Any]) -> Registry:
+        """Parse each enabled plugin's table of the configuration file (`tables`: the file's
+        tables that the runtime does not own) with that plugin's parser; returns self.
+
+        A table no enabled plugin owns is refused when no installed plugin owns it either (a
+        misspelt `[dupse]` stops the start, naming it), and ignored when it belongs to a plugin
+        switched off, so that switching one off needs no edit of its settings."""
+        unclaimed = [name for name in tables if name not in self.config_tables]
+        if unclaimed:
+            owners = _installed_table_owners()
+            for name in unclaimed:
+                if name not in owners:
+                    from bot.config_errors import ConfigError
+
+                    known = ", ".join(sorted(owners)) or "none"
+                    raise ConfigError(
+                        f"{name}: unknown table. Tables of the installed plugins: {known} "
+                        "(see config.example.toml)."
+                    )
+                log.info("[%s] ignored: plugin %s is not enabled", name, owners[name])
+        self.configs = {
+            name: spec.parse(tables.get(name)) for name, spec in self.config_tables.items()
+        }
+        return self
+
+    def config(self, table: str) -> Any:
+        """The parsed `[table]` (its defaults when the file has none)."""
+        if table not in self.configs:
+            spec = self.config_tables.get(table)
+            if spec is None:
+                raise RegistryError(f"No enabled plugin owns the configuration table [{table}].")
+            self.configs[table] = spec.parse(None)
+        return self.configs[table]
+
+    def job_timings(self) -> dict[str, tuple[str, str]]:
+        """Job id -> (cron, time zone) as the plugins' configuration tables set them."""
+        timings: dict[str, tuple[str, str]] = {}
+        for table in self.config_tables:
+            parsed = self.config(table)
+            if callable(getattr(parsed, "job_timings", None)):
+                timings.update(parsed.job_timings())
+        return timings
+
     def store_rules(self) -> StoreRules:
         """The store rules the enabled plugins install, in plugin order."""
         rules = StoreRules()
@@ -263,6 +327,17 @@ def _with_plugin(spec: Spec, plugin: str) -> Spec:
 def available_plugins() -> dict[str, Callable[[], ModuleType]]:
     """Plugins installed in this environment: entry-point name -> loader."""
     return {ep.name: ep.load for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def _installed_table_owners() -> dict[str, str]:
+    """Configuration table -> the installed plugin (enabled or not) whose parser owns it."""
+    owners: dict[str, str] = {}
+    for name, load in available_plugins().items():
+        for _, function in inspect.getmembers(load(), callable):
+            for spec in getattr(function, SPEC_ATTRIBUTE, ()):
+                if isinstance(spec, ConfigTableSpec):
+                    owners.setdefault(spec.table, name)
+    return owners
 
 
 def depends_on(module: ModuleType) -> tuple[str, ...]:

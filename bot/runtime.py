@@ -58,7 +58,7 @@ def open_store(settings: Settings, rules: StoreRules | None = None) -> Store:
         private_dir(settings.data_dir)  # the whole CRM: owner only
     if rules is None:
         rules = build_registry(settings.plugins).store_rules()
-    store = Store(settings.database_url, rules)
+    store = Store(settings.database_url, rules, settings.pool)
     was_empty = store.current_revision() is None
     store.ensure_schema()
     if was_empty:
@@ -82,8 +82,18 @@ def seed_from_config(store: Store, settings: Settings) -> None:
             update_setup(session, settings.setup)
 
 
+def plugin_registry(settings: Settings) -> Registry:
+    """The registry of the plugins the settings enable, with their configuration tables read
+    (a bad table raises ConfigError naming the key)."""
+    return build_registry(settings.plugins).configure(settings.plugin_tables)
+
+
 def build_app(settings: Settings, registry: Registry | None = None) -> App:
-    """The registry first: its plugins' store rules are what the store is opened with."""
-    registry = registry or build_registry(settings.plugins)
+    """The registry first: its plugins' store rules are what the store is opened with. A
+    registry given (a test's) reads the settings' plugin tables too."""
+    if registry is None:
+        registry = plugin_registry(settings)
+    else:
+        registry.configure(settings.plugin_tables)
     store = open_store(settings, registry.store_rules())
     return App(settings, store, registry, Dispatcher(registry, store, settings))

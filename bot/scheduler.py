@@ -3,7 +3,8 @@
 A job runs `handler(ctx)` on its cron line, through the dispatcher (`Dispatcher.run_job`), with
 a JobContext (bot.contexts: settings, store, registry, the tick, `query`) as commands get a
 Context. The plugin gives the default line; config may set another and a time zone per job
-(`[dupes] digest_cron` / `digest_timezone` for the duplicate digest); a job without either runs
+(through the plugin's `@config_table`: `[dupes] digest_cron` / `digest_timezone` for the
+duplicate digest); a job without either runs
 on its plugin's line in UTC. `contactbot run` starts this scheduler, and `contactbot jobs
 list|run` reads the same triggers, so what `jobs list` shows is what `run` does."""
 
@@ -18,7 +19,7 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError
 from bot.inputs import JobTick
 from bot.registry import Registry, ScheduleSpec
 from bot.runtime import App
@@ -45,13 +46,10 @@ class Timing:
         return self.trigger().get_next_fire_time(None, now)
 
 
-def configured_timings(settings: Settings) -> dict[str, tuple[str, str]]:
-    """Job id -> (cron, time zone) as the configuration sets them."""
-    return settings.dupes.schedules()
-
-
-def job_timing(spec: ScheduleSpec, settings: Settings) -> Timing:
-    cron, timezone = configured_timings(settings).get(spec.job_id, (spec.cron, DEFAULT_TIMEZONE))
+def job_timing(spec: ScheduleSpec, registry: Registry) -> Timing:
+    """The job's line and zone as its plugin's configuration table sets them, else the
+    plugin's own line in UTC."""
+    cron, timezone = registry.job_timings().get(spec.job_id, (spec.cron, DEFAULT_TIMEZONE))
     return Timing(cron, timezone)
 
 
@@ -84,7 +82,7 @@ def build_scheduler(app: App, registry: Registry | None = None) -> BackgroundSch
     for spec in registry.schedules.values():
         scheduler.add_job(
             _run_scheduled,
-            job_timing(spec, app.settings).trigger(),
+            job_timing(spec, registry).trigger(),
             args=(spec, app),
             id=spec.job_id,
             name=spec.job_id,

@@ -12,14 +12,19 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from bot.config import ConfigError, Settings
-from bot.dupes_config import DEFAULT_DIGEST_CRON, DIGEST_JOB_ID
-from bot.registry import schedule
-from bot.runtime import App
+from bot.contexts import JobContext
+from bot.registry import config_table, schedule
+from plugins.digest_settings import (
+    DEFAULT_DIGEST_CRON,
+    DIGEST_JOB_ID,
+    DupesSettings,
+    parse_dupes_settings,
+)
 from storage.database import Store
 from storage.duplicates.digest import claim_new_pairs, give_back, mark_sent
 
@@ -87,14 +92,20 @@ def send_digest(store: Store, channel: str, poster: Poster) -> DigestResult:
     return DigestResult(count, f"Posted {count} new duplicate {noun} to {channel}.")
 
 
+@config_table("dupes")
+def dupes_settings(table: Mapping[str, Any] | None) -> DupesSettings:
+    """`[dupes]`: the digest's cron line, time zone and channel."""
+    return parse_dupes_settings(table)
+
+
 @schedule(DIGEST_JOB_ID, cron=DEFAULT_DIGEST_CRON)
-def duplicate_digest(app: App) -> str:
+def duplicate_digest(ctx: JobContext) -> str:
     """Post the duplicate pairs found since the last digest to `[dupes] digest_channel`."""
-    channel = app.settings.dupes.digest_channel
+    channel = ctx.registry.config("dupes").digest_channel
     if not channel:
         raise ConfigError(
             'dupes.digest_channel: not set; the duplicate digest needs a channel, like "C0123ABCD".'
         )
-    result = send_digest(app.store, channel, slack_poster(app.settings))
+    result = send_digest(ctx.store, channel, slack_poster(ctx.settings))
     log.info("%s: %s", DIGEST_JOB_ID, result.summary)
     return result.summary

@@ -21,8 +21,10 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.connect_errors import connect_options, normalize_url
 from storage.errors import UserError
 from storage.files import private_sqlite
+from storage.pool import PoolSettings
 from storage.rules import RULES_KEY, StoreRules, integrity_rules
 
 log = logging.getLogger(__name__)
@@ -43,33 +45,43 @@ def _on_sqlite_connect(dbapi_connection, _record) -> None:  # type: ignore[no-un
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, pool: PoolSettings | None = None) -> Engine:
     """Create an engine with the settings each backend needs. A SQLite file is made
-    readable by its owner only before SQLite opens it (storage.files)."""
+    readable by its owner only before SQLite opens it (storage.files). `pool` sizes the
+    connection pool of a server database; SQLite ignores it (noted in the log)."""
+    pool = pool or PoolSettings()
     if url.startswith("sqlite"):
+        if pool.customised:
+            log.warning(
+                "[database] pool_size, max_overflow and pool_recycle apply to PostgreSQL; "
+                "ignored for SQLite"
+            )
         database = make_url(url).database
         if database and database != ":memory:" and not database.startswith("file:"):
             private_sqlite(Path(database))
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _on_sqlite_connect)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **pool.engine_arguments(), **connect_options(url))
 
 
 class Store:
     """The database behind contactbot: an engine, a session factory and the schema version."""
 
-    def __init__(self, url: str, rules: StoreRules | None = None) -> None:
+    def __init__(
+        self, url: str, rules: StoreRules | None = None, pool: PoolSettings | None = None
+    ) -> None:
         """`rules`: what the enabled plugins add to the contact card's own rules (the
         registry's `store_rules()`); the integrity rules hold either way (storage.rules).
-        Every session of this store carries them in `session.info`."""
+        Every session of this store carries them in `session.info`. `url` may be a hosting
+        provider's `postgres://…` (storage.connect_errors.normalize_url)."""
         from storage.text import install_flush_checks
 
         install_flush_checks()  # a value the database would refuse is a message, not a crash
 
-        self.url = url
+        self.url = normalize_url(url)
         self.rules = integrity_rules().extend(rules or StoreRules())
-        self.engine = make_engine(url)
+        self.engine = make_engine(self.url, pool)
         self._sessions = sessionmaker(
             self.engine, expire_on_commit=False, info={RULES_KEY: self.rules}
         )

@@ -1,5 +1,5 @@
 """The rule set a store is opened with: what runs when a contact is created, changed,
-retyped, deleted, merged or imported in bulk.
+retyped, deleted, merged or imported in bulk (a part in each import: storage/importing).
 
 Why one object instead of hook lists that importing a module fills: which rules hold is then
 decided where the store is opened (by the enabled plugins, through the registry), not by which
@@ -17,15 +17,15 @@ every contact written.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from storage.contacts import ChangeResult
-    from storage.csv_import import Progress
+    from storage.importing.progress import Progress
     from storage.models import Contact, ContactType
 
 RULES_KEY = "rules"
@@ -39,9 +39,27 @@ ChangeHook = Callable[["Session", "ChangeResult"], None]
 DeleteHook = Callable[["Session", "Contact"], None]
 #: Returns a reason why `contact` may not become `new_type`, or None.
 TypeChangeGuard = Callable[["Session", "Contact", "ContactType"], "str | None"]
-#: Called once after a bulk import wrote its contacts (which passed no create hook): the
-#: session is a new transaction of its own.
-ImportHook = Callable[["Session", "Progress"], None]
+
+
+class BulkImport(Protocol):
+    """A rule's part in one bulk import, whose rows pass no create hook: it sees each good row
+    as it is validated and each batch as it is written, in the import's own transaction."""
+
+    def row(self, draft: Any) -> Any:
+        """In a validation worker (a forked process for large files): what `written` gets for
+        this row, a marshal-able value. `draft` has the contact's columns as attributes
+        (no id yet)."""
+
+    def written(self, session: Session, ids: Sequence[int], extras: Sequence[Any]) -> None:
+        """A batch just written: the new contacts' ids and what `row` gave for each."""
+
+    def finish(self, session: Session, progress: Progress) -> None:
+        """Every row is written; still in the import's transaction."""
+
+
+#: Called once per import before its rows are validated, with a read-only session and about
+#: how many rows the file has; returns the rule's part in that import, or None to stay out.
+ImportHook = Callable[["Session", int], "BulkImport | None"]
 #: (name, move(session, dup, keep) -> notes, restore(session, dup, keep, notes)): how a store
 #: other than the contact card moves its rows on merge and puts them back on unmerge.
 Mover = tuple[
@@ -60,7 +78,7 @@ class StoreRules:
     on_delete: list[DeleteHook] = field(default_factory=list)
     type_change_guards: list[TypeChangeGuard] = field(default_factory=list)
     merge_movers: list[Mover] = field(default_factory=list)
-    after_import: list[ImportHook] = field(default_factory=list)
+    bulk_import: list[ImportHook] = field(default_factory=list)
 
     def extend(self, other: StoreRules) -> StoreRules:
         """Add `other`'s rules after these (each rule once); returns self."""
@@ -70,7 +88,7 @@ class StoreRules:
             "on_delete",
             "type_change_guards",
             "merge_movers",
-            "after_import",
+            "bulk_import",
         ):
             mine: list[Any] = getattr(self, name)
             for rule in getattr(other, name):

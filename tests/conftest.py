@@ -13,7 +13,6 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -22,11 +21,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from bot.config import Settings
-from bot.inputs import ADMIN, SALES, Actor
+from bot.inputs import SALES, Actor
 from bot.registry import build_registry
-from bot.reply import Reply
-from bot.runtime import SHELL_ACTOR, App, build_app
-from bot.text_render import render_text
+from bot.runtime import build_app
+from bot.testing import ADMIN_ACTOR, SALES_ACTOR, ChatBot
 from storage.database import Store
 
 POSTGRES_URL = os.environ.get(
@@ -34,6 +32,10 @@ POSTGRES_URL = os.environ.get(
 )
 REQUIRE_POSTGRES = os.environ.get("CONTACTBOT_REQUIRE_POSTGRES") == "1"
 BACKENDS = ("sqlite", "postgres")
+
+#: The chat-style driver and its actors live in bot.testing (plugin authors use them too);
+#: the project's tests import them from here as they always have.
+__all__ = ["ADMIN_ACTOR", "SALES_ACTOR", "ChatBot"]
 
 
 def _admin_url(url: str) -> str:
@@ -267,41 +269,9 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
     return Settings(data_dir=tmp_path / "data", database_url=database_url)
 
 
-SALES_ACTOR = Actor(user_id="U_SALES", name="sam", roles=frozenset({SALES}))
 SAM_WITH_SALESPERSON = Actor(
     user_id="U_SAM", name="sam", roles=frozenset({SALES}), salesperson_code="SAM"
 )
-ADMIN_ACTOR = Actor(user_id="U_ADMIN", name="ada", roles=frozenset({ADMIN, SALES}))
-
-
-@dataclass
-class ChatBot:
-    """Drives a fresh App the way an adapter does, and keeps every reply."""
-
-    app: App
-    actor: Actor = SHELL_ACTOR
-    replies: list[Reply] = field(default_factory=list)
-
-    def reply(self, line: str, actor: Actor | None = None) -> Reply:
-        reply = self.app.run(line, actor or self.actor)
-        self.replies.append(reply)
-        return reply
-
-    def send(self, line: str, actor: Actor | None = None) -> str:
-        """Run `line` and return the reply as the shell would print it."""
-        return render_text(self.reply(line, actor))
-
-    def ok(self, line: str, actor: Actor | None = None) -> str:
-        """Run `line`, insisting that it succeeds."""
-        reply = self.reply(line, actor)
-        assert reply.ok, f"{line!r} failed: {reply.text}"
-        return render_text(reply)
-
-    def fails(self, line: str, actor: Actor | None = None) -> str:
-        """Run `line`, insisting that it is refused; returns the message."""
-        reply = self.reply(line, actor)
-        assert not reply.ok, f"{line!r} should have failed but said: {render_text(reply)}"
-        return reply.text
 
 
 @pytest.fixture

@@ -18,11 +18,11 @@ import pytest
 from sqlalchemy import create_engine, select, text
 
 from bot.config import ConfigError, Settings, SlackSettings
-from bot.dupes_config import DIGEST_JOB_ID, DupesSettings
 from bot.registry import build_registry
 from bot.runtime import build_app
 from bot.scheduler import build_scheduler, job_timing
 from bot.slack.blocks import RUN_ACTION_PATTERN
+from plugins.digest_settings import DIGEST_JOB_ID
 from plugins.duplicate_digest import DigestNotSent, duplicate_digest, send_digest
 from storage.database import Store
 from storage.duplicates.digest import ADVISORY_LOCK_KEY, STALE_AFTER
@@ -54,7 +54,7 @@ class Recorder:
 
 @pytest.fixture
 def digest_settings(settings: Settings) -> Settings:
-    return dataclasses.replace(settings, dupes=DupesSettings(digest_channel=CHANNEL))
+    return dataclasses.replace(settings, plugin_tables={"dupes": {"digest_channel": CHANNEL}})
 
 
 @pytest.fixture
@@ -371,7 +371,7 @@ def test_the_job_needs_a_channel_and_a_token(
     try:
         with pytest.raises(ConfigError, match=r"^dupes\.digest_channel: not set"):
             duplicate_digest(app)
-        app.settings = dataclasses.replace(settings, dupes=DupesSettings(digest_channel=CHANNEL))
+        app.registry.configure({"dupes": {"digest_channel": CHANNEL}})
         monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
         with pytest.raises(ConfigError, match=r"^SLACK_BOT_TOKEN is not set"):
             duplicate_digest(app)
@@ -384,7 +384,13 @@ def test_the_scheduler_runs_the_digest_on_the_configured_cron_and_zone(
 ) -> None:
     settings = dataclasses.replace(
         digest_settings,
-        dupes=DupesSettings("30 8 * * tue", "Europe/Amsterdam", CHANNEL),
+        plugin_tables={
+            "dupes": {
+                "digest_cron": "30 8 * * tue",
+                "digest_timezone": "Europe/Amsterdam",
+                "digest_channel": CHANNEL,
+            }
+        },
     )
     app = build_app(settings, build_registry())
     try:
@@ -395,7 +401,7 @@ def test_the_scheduler_runs_the_digest_on_the_configured_cron_and_zone(
         fire = job.trigger.get_next_fire_time(None, after)
         assert fire.isoformat() == "2026-12-01T08:30:00+01:00"
         spec = app.registry.schedules[DIGEST_JOB_ID]
-        assert job_timing(spec, settings).next_run(after) == fire
+        assert job_timing(spec, app.registry).next_run(after) == fire
     finally:
         app.close()
 
@@ -415,12 +421,35 @@ def test_bad_dupes_config_is_refused_naming_the_key(
     tmp_path: Path, table: str, message: str
 ) -> None:
     from bot.config import load_settings
+    from bot.runtime import plugin_registry
 
     path = tmp_path / "config.toml"
     path.write_text(f"[dupes]\n{table}\n", encoding="utf-8")
+    settings = load_settings(path, env={})  # the table is the plugin's: read when it loads
     with pytest.raises(ConfigError) as refused:
-        load_settings(path, env={})
+        plugin_registry(settings)
     assert str(refused.value).startswith(message)
+
+
+def test_a_misspelt_table_is_refused_and_a_switched_off_plugins_table_ignored(
+    tmp_path: Path,
+) -> None:
+    from bot.config import load_settings
+    from bot.runtime import plugin_registry
+
+    path = tmp_path / "config.toml"
+    path.write_text('[dupse]\ndigest_channel = "C0123ABCD"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as refused:
+        plugin_registry(load_settings(path, env={}))
+    assert str(refused.value).startswith("dupse: unknown table. Tables of the installed plugins:")
+    assert "dupes" in str(refused.value)
+
+    path.write_text(
+        '[plugins]\nenabled = ["help", "contacts"]\n[dupes]\ndigest_cron = "not a line"\n',
+        encoding="utf-8",
+    )
+    registry = plugin_registry(load_settings(path, env={}))  # the digest is off: not read
+    assert "dupes" not in registry.configs and DIGEST_JOB_ID not in registry.schedules
 
 
 def test_a_scheduled_run_logs_the_setting_to_fix(

@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from storage.csv_import import import_contacts
 from storage.database import Store
 from storage.duplicates import scan as scan_module
 from storage.duplicates.index import COLUMNS, data_from_row
@@ -30,6 +29,7 @@ from storage.duplicates.normalize import ContactData, pack, profile, unpack
 from storage.duplicates.scan import scan
 from storage.duplicates.scoring import score_pair
 from storage.duplicates.settings import update_settings
+from storage.importing.contacts import import_contacts
 from storage.models import Contact
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))

@@ -32,9 +32,9 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from bot.text_render import render_text
-from storage.csv_import import import_contacts
 from storage.database import Store
 from storage.fields import CSV_COLUMNS, EDITABLE_FIELDS
+from storage.importing.contacts import import_contacts
 from storage.models import Contact
 from tests.conftest import STANDARD_CODES, ChatBot
 from tests.db_fingerprint import fingerprint

@@ -16,10 +16,10 @@ from sqlalchemy import select, update
 
 from bot.reply import Card, Field, Reply, Table
 from bot.text_render import render_text, terminal_safe
-from storage.csv_import import import_contacts
 from storage.database import Store
 from storage.duplicates.export import export_pairs
 from storage.export import export_contacts
+from storage.importing.contacts import import_contacts
 from storage.models import Contact, Interaction, Territory
 from storage.spreadsheet import neutralise, restore
 from tests.conftest import ChatBot

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, func, select, update
 
-import storage.csv_import as csv_import
+import storage.importing.validation as import_validation
 from storage.contacts import create_contact
-from storage.csv_import import import_contacts
 from storage.database import Store
 from storage.errors import UserError
 from storage.export import export_contacts, fold
+from storage.importing.contacts import import_contacts
 from storage.models import Contact, ContactType, CountryRegion, NumberSeries, Salesperson
 from storage.numbering import get_series
 from storage.setup import update_setup
@@ -338,7 +338,7 @@ def test_parallel_workers_number_in_file_order_like_one(
     store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Forked workers validate interleaved chunks; the numbers must not notice."""
-    monkeypatch.setattr(csv_import, "CHUNK", 3)
+    monkeypatch.setattr(import_validation, "CHUNK", 3)
     lines = ["type,name,company,email"]
     for index in range(40):
         if index % 4 == 0:

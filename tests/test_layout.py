@@ -59,10 +59,11 @@ def test_the_runtime_top_level_does_not_import_the_slack_adapter() -> None:
 
 
 def test_the_config_parsers_do_not_import_bot_config() -> None:
-    """`[mail]` and `[dupes]` raise ConfigError from bot.config_errors, so importing them does
-    not pull in bot.config, which imports them (the circle is gone, not just deferred)."""
+    """`[mail]` and the digest's `[dupes]` raise ConfigError from bot.config_errors, so
+    importing them does not pull in bot.config, which imports `[mail]`'s (the circle is gone,
+    not just deferred)."""
     code = (
-        "import sys, bot.mail.config, bot.dupes_config; "
+        "import sys, bot.mail.config, plugins.digest_settings; "
         "assert 'bot.config' not in sys.modules, 'bot.config imported'; "
         "from bot.config import ConfigError; from bot.config_errors import ConfigError as E; "
         "assert ConfigError is E"

@@ -20,9 +20,9 @@ from bot.registry import (
     CommandSpec,
     Registry,
     RegistryError,
-    action,
     build_registry,
     command,
+    config_table,
     schedule,
 )
 from bot.reply import Reply
@@ -75,7 +75,7 @@ def test_decorators_only_attach_specs_and_register_nothing() -> None:
     assert after == before and "zap" not in after
 
 
-def test_a_fresh_registry_collects_commands_actions_and_schedules_of_one_module() -> None:
+def test_a_fresh_registry_collects_commands_schedules_and_tables_of_one_module() -> None:
     module = types.ModuleType("tiny")
 
     @command("ping")
@@ -83,21 +83,23 @@ def test_a_fresh_registry_collects_commands_actions_and_schedules_of_one_module(
         """Answer pong."""
         return Reply(text="pong")
 
-    @action("tiny.press")
-    def press(ctx: Context) -> Reply:
-        return Reply(text="pressed")
+    @config_table("tiny")
+    def tiny_settings(table: dict[str, str] | None) -> str:
+        return (table or {}).get("greeting", "hi")
 
     @schedule("tiny.nightly", cron="0 3 * * *")
     def nightly() -> None:
         return None
 
-    module.ping, module.press, module.nightly = ping, press, nightly
+    module.ping, module.tiny_settings, module.nightly = ping, tiny_settings, nightly
     registry = Registry()
     assert registry.commands == {} and registry.plugins == []
     registry.add_plugin(module, "tiny")
     assert registry.verbs() == ["ping"]
     assert registry.commands["ping"].plugin == "tiny"
-    assert registry.actions["tiny.press"].handler is press
+    assert registry.config_tables["tiny"].parse is tiny_settings
+    assert registry.config("tiny") == "hi"  # no [tiny] table: the parser's defaults
+    assert registry.configure({"tiny": {"greeting": "hello"}}).config("tiny") == "hello"
     assert registry.schedules["tiny.nightly"].cron == "0 3 * * *"
     assert registry.plugins == ["tiny"]
     assert Registry().commands == {}  # nothing leaks into the next one

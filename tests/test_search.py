@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from storage.csv_import import import_contacts
 from storage.database import Store
+from storage.importing.contacts import import_contacts
 from storage.search import find_contacts
 
 

@@ -209,7 +209,8 @@ def test_a_bad_config_key_exits_2_from_the_console_script(cli: Cli, tmp_path: Pa
     result = cli.run("shell", "-c", "help")
     assert result.returncode == 2
     assert (
-        result.stderr == "contactbot: database.user: unknown key. Known keys in [database]: url.\n"
+        result.stderr == "contactbot: database.user: unknown key. Known keys in [database]: "
+        "max_overflow, pool_recycle, pool_size, url.\n"
     )
     assert result.stdout == ""
 

@@ -19,11 +19,11 @@ from bot.registry import RegistryError, build_registry
 from bot.reply import Reply
 from bot.runtime import build_app, default_rules
 from storage.contacts import create_contact, get_by_no
-from storage.csv_import import import_contacts
 from storage.database import Store
 from storage.duplicates.index import data_from_contact
 from storage.duplicates.matcher import Matcher
 from storage.duplicates.models import DupeKey
+from storage.importing.contacts import import_contacts
 from storage.models import ContactType
 from tests.conftest import ChatBot
 from tests.test_shell_cli import Cli
@@ -212,7 +212,7 @@ def test_the_rules_are_those_of_the_enabled_plugins() -> None:
     assert all(not rules for rules in names.values()), names
     full = build_registry().store_rules().names()
     assert full["on_create"] == ["storage.duplicates.rules.on_create"]
-    assert "storage.duplicates.rules.after_import" in full["after_import"]
+    assert "storage.duplicates.bulk.begin_import" in full["bulk_import"]
     store = Store("sqlite://", build_registry(["contacts"]).store_rules())
     try:  # the integrity rules hold on every store
         assert "relations" in [mover[0] for mover in store.rules.merge_movers]

@@ -50,3 +50,8 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     finally:
         store.dispose()
+
+
+def interrupted(_args: argparse.Namespace) -> str:
+    """What Ctrl-C leaves (bot.cli.main prints it): all of it is one transaction."""
+    return "no contact was made (all of them are written in one transaction); run it again."

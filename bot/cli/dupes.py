@@ -63,3 +63,14 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     finally:
         store.dispose()
+
+
+def interrupted(args: argparse.Namespace) -> str:
+    """What Ctrl-C leaves (bot.cli.main prints it): each action is one transaction."""
+    if args.dupes_command == "scan":
+        return (
+            "the scan was rolled back: the duplicate keys and pairs are as they were before "
+            "it; run `contactbot dupes scan` again."
+        )
+    where = f"{args.output} is incomplete" if args.output else "the list is incomplete"
+    return f"{where}; nothing in the database changed."

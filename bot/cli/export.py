@@ -33,3 +33,9 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     finally:
         store.dispose()
+
+
+def interrupted(args: argparse.Namespace) -> str:
+    """What Ctrl-C leaves (bot.cli.main prints it): exporting only reads."""
+    where = f"{args.output} is incomplete" if args.output else "the export is incomplete"
+    return f"{where}; nothing in the database changed."

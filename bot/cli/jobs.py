@@ -13,7 +13,7 @@ import logging
 import sys
 
 from bot.config import ConfigError, Settings
-from bot.registry import Registry, build_registry
+from bot.registry import Registry
 from storage.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
-    registry = build_registry(settings.plugins)
+    from bot.runtime import plugin_registry
+
+    registry = plugin_registry(settings)
     if args.jobs_command == "list":
         return _list(settings, registry)
     return _run(settings, registry, args.job_id)
@@ -49,7 +51,7 @@ def _list(settings: Settings, registry: Registry) -> int:
     rows = [("job", "plugin", "cron", "time zone", "next run")]
     for job_id in sorted(registry.schedules):
         spec = registry.schedules[job_id]
-        timing = job_timing(spec, settings)
+        timing = job_timing(spec, registry)
         upcoming = timing.next_run()
         when = upcoming.strftime("%Y-%m-%d %H:%M %Z") if upcoming else "never"
         rows.append((job_id, spec.plugin, timing.cron, timing.timezone, when))
@@ -81,3 +83,8 @@ def _run(settings: Settings, registry: Registry, job_id: str) -> int:
         app.close()
     print(result if result is not None else f"Ran {job_id}.")
     return 0
+
+
+def interrupted(_args: argparse.Namespace) -> str:
+    """What Ctrl-C leaves (bot.cli.main prints it): a job runs in one transaction."""
+    return "the job's unfinished transaction was rolled back; run it again."

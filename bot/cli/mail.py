@@ -78,3 +78,8 @@ def show_status(app: App) -> int:
     for line in status_lines(states):
         print(line)
     return EXIT_ERROR if any_failing(states) else EXIT_OK
+
+
+def interrupted(_args: argparse.Namespace) -> str:
+    """What Ctrl-C leaves during `mail sync` (`mail run` stops on the signal by itself)."""
+    return "the mail logged so far is kept; the next sync goes on after the last batch written."

@@ -2,7 +2,7 @@
 
 The bar goes to standard error and only when that is a terminal, so scripts, pipes, cron and
 CI logs never get carriage-return noise; the store only sees the small `Progress` protocol of
-storage.csv_import and knows nothing of tqdm.
+storage.importing and knows nothing of tqdm.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import TextIO
 
 from tqdm import tqdm
 
-from storage.csv_import import NoProgress, Progress
+from storage.importing.progress import NoProgress, Progress
 
 
 class TqdmProgress:

@@ -31,9 +31,23 @@ SLACK_ENTRY = "bot.slack:start"
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
     """Add `run` to the `contactbot` parser."""
-    return subparsers.add_parser(
+    run_parser = subparsers.add_parser(
         "run", help="start what is configured: Slack, mail worker, scheduler"
     )
+    run_parser.add_argument(
+        "--health-port",
+        type=int,
+        metavar="N",
+        help="serve the `contactbot status` report as JSON on http://HOST:N/healthz "
+        "(200 when every part works, 503 when one is failing), in Socket Mode too",
+    )
+    run_parser.add_argument(
+        "--health-host",
+        default="127.0.0.1",
+        metavar="HOST",
+        help="address for --health-port (default: 127.0.0.1; 0.0.0.0 for every interface)",
+    )
+    return run_parser
 
 
 def _slack_starter() -> Callable[[App, threading.Event], Any] | None:
@@ -58,10 +72,24 @@ def _slack_plan(settings: Settings) -> tuple[str | None, str]:
     return plan(settings)
 
 
-def run(settings: Settings, _args: argparse.Namespace) -> int:
+def _start_health(app: App, host: str, port: int, stop: threading.Event) -> None:
+    from bot.health import HealthMonitor
+    from bot.health_server import start_health_server
+
+    start_health_server(HealthMonitor(app.settings, app.store), host, port, stop)
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
     """Start Slack (if configured and installed), the mail worker and the scheduler."""
     from bot.scheduler import build_scheduler
 
+    health_port = getattr(args, "health_port", None)
+    if health_port is not None and not 1 <= health_port <= 65535:
+        print(
+            f"contactbot: --health-port: {health_port} is not a port number (1 to 65535).",
+            file=sys.stderr,
+        )
+        return 2
     app = build_app(settings)
     stop = threading.Event()
     threads: list[threading.Thread] = []
@@ -72,6 +100,15 @@ def run(settings: Settings, _args: argparse.Namespace) -> int:
             worker = make_worker(app)
         scheduler.start()
         started: list[str] = ["scheduler"]
+        if health_port is not None:
+            host = getattr(args, "health_host", "127.0.0.1")
+            try:
+                _start_health(app, host, health_port, stop)
+            except OSError as error:
+                why = f"cannot listen on {host}:{health_port}: {error}"
+                print(f"contactbot: {why}", file=sys.stderr)
+                return 2
+            started.append(f"health on http://{host}:{health_port}/healthz")
         if worker is not None:
             threads.append(threading.Thread(target=worker.run, args=(scheduler,), name="mail"))
             started.append(f"mail worker ({len(settings.mail.accounts)} mailboxes)")

@@ -48,3 +48,8 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         return run_shell(app, args.run)
     finally:
         app.close()
+
+
+def interrupted(_args: argparse.Namespace) -> str:
+    """What Ctrl-C leaves (bot.cli.main prints it): each command is one transaction."""
+    return "a command that was running was rolled back; the ones before it are kept."

@@ -2,11 +2,12 @@
 
 HTTP mode: POST /slack/events goes to Bolt once it has passed bot.slack.admission (a body over
 `[slack] max_body_bytes` gets 413 unread, a bad or stale signature 401, a signed body that is
-not a well-formed Slack payload 400, each with a log line); GET /healthz answers 200 while the
-database answers. waitress runs enough threads for 20 concurrent requests, each acked as soon as
-its listener calls ack(), and is bounded (bot.slack.bounded_waitress) so that slow or idle
-clients cannot hold every connection: each connection has `request_seconds` to deliver a whole
-request, one client address may hold `connections_per_client` connections, all together
+not a well-formed Slack payload 400, each with a log line); GET /healthz answers bot.health's
+report (200 while every part works, else 503). waitress runs enough threads for 20 concurrent
+requests, each acked as soon as its listener calls ack(), and is bounded
+(bot.slack.bounded_waitress) so that slow or idle clients cannot hold every connection: each
+connection has `request_seconds` to deliver a whole request, one client address may hold
+`connections_per_client` connections, all together
 `connection_limit`. waitress itself refuses headers over MAX_HEADER_BYTES (431) and bodies over
 max_body_bytes (413) while it reads them, so it never buffers more either.
 
@@ -26,8 +27,8 @@ from typing import Any
 from slack_bolt import App as BoltApp
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
-from sqlalchemy import text
 
+from bot.health import HealthMonitor
 from bot.runtime import App
 from bot.slack.admission import Refusal, admit
 from bot.slack.body import bolt_request
@@ -56,6 +57,7 @@ class SlackWsgi:
         self.app = app
         self.signing_secret = signing_secret
         self.max_body_bytes = app.settings.slack.max_body_bytes
+        self.health_monitor = HealthMonitor(app.settings, app.store)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO") or "/"
@@ -100,13 +102,9 @@ class SlackWsgi:
         return response.get_body()
 
     def health(self, start_response: StartResponse) -> Iterable[bytes]:
-        try:
-            with self.app.store.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-        except Exception as error:
-            log.warning("health check: database unavailable: %s", error)
-            return _answer(start_response, "503 Service Unavailable", {"ok": False})
-        return _answer(start_response, "200 OK", {"ok": True})
+        """bot.health's report, the JSON `contactbot run --health-port` serves too."""
+        status, body = self.health_monitor.response()
+        return _answer(start_response, status, body)
 
 
 def _answer(start_response: StartResponse, status: str, body: dict[str, Any]) -> list[bytes]:

@@ -6,7 +6,8 @@ next, with no `dupes scan` in between.
 - on create: the new contact is keyed and compared with the contacts sharing a key.
 - on change: the same, when a field matching reads changed; a company's persons whose fields
   inheritance changed (or whose company name followed a rename) are keyed again too.
-- after a bulk import: the keys and pairs are rebuilt in bulk (`dupes scan`'s code).
+- in a bulk import: each row keyed as it is validated, its keys written with its batch, the
+  imported contacts compared in bulk at the end (storage/duplicates/bulk.py).
 
 The contacts a command created or changed directly are noted in the session
 (`reported_contacts`), so the reply can name their possible duplicates from the pairs written
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
+from storage.duplicates.bulk import begin_import
 from storage.duplicates.index import data_from_contact, refresh_contact, write_keys
 from storage.duplicates.matcher import Matcher
 from storage.duplicates.normalize import MATCHED_FIELDS
@@ -29,7 +31,6 @@ from storage.rules import StoreRules
 
 if TYPE_CHECKING:
     from storage.contacts import ChangeResult
-    from storage.csv_import import Progress
 
 #: session.info key: ids of the contacts whose possible duplicates the reply should name.
 REPORTED = "duplicates.reported"
@@ -84,18 +85,10 @@ def on_change(session: Session, result: ChangeResult) -> None:
             key_contact(session, person, report=False)
 
 
-def after_import(session: Session, progress: Progress) -> None:
-    from storage.duplicates.scan import scan  # the bulk keying `dupes scan` does
-
-    settings = get_settings(session)
-    if settings.autosearch or settings.maintain_keys:
-        scan(session, progress)
-
-
 def install(rules: StoreRules) -> None:
     """The duplicates plugin's rules (see the module docstring)."""
     rules.extend(
-        StoreRules(on_create=[on_create], on_change=[on_change], after_import=[after_import])
+        StoreRules(on_create=[on_create], on_change=[on_change], bulk_import=[begin_import])
     )
 
 

@@ -34,11 +34,11 @@ from rapidfuzz.fuzz import ratio
 from sqlalchemy import Connection, delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from storage.csv_import import NoProgress, Progress
 from storage.duplicates.index import COLUMNS, data_from_row
 from storage.duplicates.keys import BLOCK_LIMIT, KEY_BITS, NAME, QUICK_LOOK, quick_mask
 from storage.duplicates.matcher import Matcher, Prepared
 from storage.duplicates.models import OPEN, SEPARATE, DupeKey, DupePair
+from storage.importing.progress import NoProgress, Progress
 from storage.models import Contact
 
 READ_CHUNK = 5_000  # contacts read, keyed and their keys written, a batch at a time
@@ -66,7 +66,7 @@ class ScanResult:
 
 
 @dataclass
-class _Contacts:
+class Contacts:
     """What the scan holds of each contact while comparing: contact id -> blob and packed
     state (Matcher.pack), and the ids in order (for the progress)."""
 
@@ -119,13 +119,13 @@ def _scan(session: Session, progress: Progress, matcher: Matcher | None) -> Scan
     contacts, keys = _key_contacts(session, matcher, progress)
     log.info("keyed %d contacts (%d keys): %s", count, keys, _since(started))
     progress.stage("Comparing", len(contacts.ids))
-    found, compared = _compare(session, matcher, contacts, progress)
+    found, compared = compare(session, matcher, contacts, progress)
     log.info("compared %d pairs, %d above the threshold: %s", compared, len(found), _since(started))
     scanned = len(contacts.ids)
     del contacts
     progress.stage("Writing pairs", len(found))
-    pairs = _write_pairs(session, matcher, found)
-    _analyze(session)
+    pairs = write_pairs(session, matcher, found)
+    analyze(session)
     progress.advance(len(found))
     log.info("wrote %d pairs: %s", pairs, _since(started))
     session.expire_all()
@@ -138,7 +138,7 @@ def _since(started: float) -> str:
     return f"{time.perf_counter() - started:.1f} s ({time.process_time():.1f} s CPU)"
 
 
-def _analyze(session: Session) -> None:
+def analyze(session: Session) -> None:
     """PostgreSQL: fresh statistics for the two tables a scan (re)writes (a fraction of a
     second at a million contacts), so that the check on `new` is planned for what they hold
     now, not for whenever autovacuum (if it runs) gets to them."""
@@ -150,10 +150,10 @@ def _analyze(session: Session) -> None:
 # --- 1. keying ---------------------------------------------------------------------------
 
 
-def _key_contacts(session: Session, matcher: Matcher, progress: Progress) -> tuple[_Contacts, int]:
+def _key_contacts(session: Session, matcher: Matcher, progress: Progress) -> tuple[Contacts, int]:
     """Key every contact and bring dupe_keys in line (see _Keys); returns what comparing
     needs and how many keys the contacts have."""
-    contacts = _Contacts({}, {}, [])
+    contacts = Contacts({}, {}, [])
     keys = _Keys(session)
     for batch in _batches(session):
         keys.batch(batch[-1][0], _prepared(matcher, batch, contacts))
@@ -280,7 +280,7 @@ class _Keys:
             self.indexed = False
 
 
-def _prepared(matcher: Matcher, rows: Iterable[Any], contacts: _Contacts) -> Iterator[Prepared]:
+def _prepared(matcher: Matcher, rows: Iterable[Any], contacts: Contacts) -> Iterator[Prepared]:
     """Each row's contact prepared (with its keys), and added to `contacts` as it goes."""
     for row in rows:
         item = matcher.prepare(data_from_row(row))
@@ -303,30 +303,34 @@ def _clear_keys(session: Session) -> None:
 
 
 def _key_batch(session: Session, items: Iterator[Prepared]) -> int:
-    """Write the keys of a batch of contacts straight through the driver; returns how many.
+    """Write the keys of a batch of prepared contacts (write_key_rows); returns how many."""
+    return write_key_rows(session, ((item.data.id, key) for item in items for key in item.keys))
 
-    PostgreSQL: one COPY, open while the batch is keyed, so that the server checks and
-    stores keys (its foreign key check per row costs as much as the keying) while Python
-    keys the next contacts: on two cores the two overlap. Elsewhere: executemany."""
+
+def write_key_rows(session: Session, rows: Iterable[tuple[int, str]]) -> int:
+    """Write (contact id, key) rows straight through the driver; returns how many.
+
+    PostgreSQL: one COPY, open while `rows` is produced (a generator that keys contacts), so
+    that the server checks and stores keys (its foreign key check per row costs as much as the
+    keying) while Python keys the next contacts: on two cores the two overlap. Elsewhere:
+    executemany."""
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         raw = connection.connection.driver_connection
         written = 0
         with raw.cursor() as cursor, cursor.copy(_COPY_KEYS) as copy:  # type: ignore[union-attr]
-            for item in items:
-                id_ = item.data.id
-                for key in item.keys:
-                    copy.write_row((id_, key))
-                written += len(item.keys)
+            for row in rows:
+                copy.write_row(row)
+                written += 1
         return written
-    rows = [(item.data.id, key) for item in items for key in item.keys]
-    if not rows:  # executemany of nothing would be a plain execute without parameters
+    batch = list(rows)
+    if not batch:  # executemany of nothing would be a plain execute without parameters
         return 0
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     connection.exec_driver_sql(
-        f"INSERT INTO dupe_keys (contact_id, value) VALUES ({mark}, {mark})", rows
+        f"INSERT INTO dupe_keys (contact_id, value) VALUES ({mark}, {mark})", batch
     )
-    return len(rows)
+    return len(batch)
 
 
 _COPY_KEYS = "COPY dupe_keys (contact_id, value) FROM STDIN"
@@ -341,8 +345,9 @@ def _bit_case() -> str:
     return f"CASE substr(value, 2, 1) {whens} ELSE {NAME} END"
 
 
-def _create_blocks(session: Session) -> None:
-    """The temporary table of every usable block's members with each key's evidence bit.
+def create_blocks(session: Session, since: int | None = None) -> None:
+    """The temporary table of every usable block's members with each key's evidence bit;
+    `since`: only the blocks that hold a contact with that id or a higher one (an import's).
 
     SQLite joins it by nested loops, so it gets an index for each side: contact id first (the
     lower contacts, in order) and key first (their partners). PostgreSQL hash-joins and sorts
@@ -352,7 +357,8 @@ def _create_blocks(session: Session) -> None:
     connection.exec_driver_sql(
         f"CREATE TEMPORARY TABLE {BLOCKS} AS "
         f"SELECT contact_id, value, {_bit_case()} AS bit FROM dupe_keys WHERE value IN "
-        f"(SELECT value FROM dupe_keys GROUP BY value HAVING count(*) BETWEEN 2 AND {BLOCK_LIMIT})"
+        f"(SELECT value FROM dupe_keys GROUP BY value HAVING count(*) BETWEEN 2 AND {BLOCK_LIMIT}"
+        + (f" AND max(contact_id) >= {int(since)})" if since is not None else ")")
     )
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql(f"ANALYZE {BLOCKS}")  # autovacuum never sees a temp table
@@ -364,18 +370,19 @@ def _create_blocks(session: Session) -> None:
 
 
 #: Each (lower id, higher id, evidence bit) of two contacts in one usable block, ordered by the
-#: lower id: a pair that shares several keys comes once per key (`_partners` merges them).
+#: lower id: a pair that shares several keys comes once per key (`partners_of` merges them).
 _CANDIDATES = (
     f"SELECT k1.contact_id, k2.contact_id, k1.bit FROM {BLOCKS} k1 "
     f"JOIN {BLOCKS} k2 ON k2.value = k1.value AND k2.contact_id > k1.contact_id "
-    "ORDER BY k1.contact_id"
+    "{since}ORDER BY k1.contact_id"
 )
 FETCH = 20_000  # candidate rows fetched at a time
 
 
-def _candidate_rows(session: Session) -> Iterator[tuple[int, int, int]]:
+def candidate_rows(session: Session, since: int | None = None) -> Iterator[tuple[int, int, int]]:
     """The rows of _CANDIDATES as the database produces them, through the driver's own cursor
-    (a server-side one on PostgreSQL): millions of plain tuples, never all at once."""
+    (a server-side one on PostgreSQL): millions of plain tuples, never all at once; `since`:
+    only pairs whose higher id is at least that (pairs that hold an imported contact)."""
     connection = session.connection()
     raw: Any = connection.connection.driver_connection
     if connection.dialect.name == "postgresql":
@@ -384,14 +391,15 @@ def _candidate_rows(session: Session) -> Iterator[tuple[int, int, int]]:
     else:
         cursor = raw.cursor()
     try:
-        cursor.execute(_CANDIDATES)
+        where = f"WHERE k2.contact_id >= {int(since)} " if since is not None else ""
+        cursor.execute(_CANDIDATES.format(since=where))
         while batch := cursor.fetchmany(FETCH):
             yield from batch
     finally:
         cursor.close()
 
 
-def _partners(rows: Iterator[tuple[int, int, int]]) -> Iterator[tuple[int, dict[int, int]]]:
+def partners_of(rows: Iterator[tuple[int, int, int]]) -> Iterator[tuple[int, dict[int, int]]]:
     """(contact id, {partner with a higher id: OR of the evidence bits of the keys they share})
     for each contact with candidates, from rows ordered by the lower id."""
     current, partners = -1, {}
@@ -405,19 +413,30 @@ def _partners(rows: Iterator[tuple[int, int, int]]) -> Iterator[tuple[int, dict[
         yield current, partners
 
 
-def _compare(
-    session: Session, matcher: Matcher, contacts: _Contacts, progress: Progress
+def compare(
+    session: Session,
+    matcher: Matcher,
+    contacts: Contacts,
+    progress: Progress,
+    new: set[int] | None = None,
+    blocks_made: bool = False,
 ) -> tuple[dict[tuple[int, int], tuple[float, str]], int]:
     """(lower id, higher id) -> (score, explanation JSON) of every pair above the threshold,
-    and how many pairs were scored."""
+    and how many pairs were scored. `new`: only pairs that hold one of these contacts (an
+    import's; `contacts` must hold every contact of the blocks they are in). `blocks_made`:
+    the caller made the blocks table already (create_blocks with the same `since`)."""
     started = time.perf_counter()
-    _create_blocks(session)
+    since = min(new) if new else None
+    if not blocks_made:
+        create_blocks(session, since)
     log.info("blocks table: %s", _since(started))
     found: dict[tuple[int, int], tuple[float, str]] = {}
     compared = 0
     ids, reported = contacts.ids, 0
-    for done, (a, partners) in enumerate(_partners(_candidate_rows(session)), 1):
-        compared += _judge(matcher, contacts, a, partners, found)
+    for done, (a, partners) in enumerate(partners_of(candidate_rows(session, since)), 1):
+        if new is not None and a not in new:
+            partners = {b: mask for b, mask in partners.items() if b in new}
+        compared += judge(matcher, contacts, a, partners, found)
         if done % 1000 == 0:
             position = bisect_right(ids, a)
             progress.advance(position - reported)
@@ -432,9 +451,9 @@ def _compare(
 _ENOUGH = tuple(quick_mask(mask) for mask in range(16))
 
 
-def _judge(
+def judge(
     matcher: Matcher,
-    contacts: _Contacts,
+    contacts: Contacts,
     a: int,
     partners: dict[int, int],
     found: dict[tuple[int, int], tuple[float, str]],
@@ -464,21 +483,29 @@ def _judge(
 # --- 4. pairs ----------------------------------------------------------------------------
 
 
-def _write_pairs(
-    session: Session, matcher: Matcher, found: dict[tuple[int, int], tuple[float, str]]
+def write_pairs(
+    session: Session,
+    matcher: Matcher,
+    found: dict[tuple[int, int], tuple[float, str]],
+    *,
+    replace: bool = True,
 ) -> int:
     """Rewrite the open pairs as `found` (in contact id order); separate pairs stay, and a pair
-    found again keeps its first-found time. Returns the open pairs written."""
+    found again keeps its first-found time. Returns the open pairs written. `replace=False`:
+    only add `found`, pairs that no stored pair holds (those of contacts just imported)."""
     separate: set[tuple[int, int]] = set()
     first_seen: dict[tuple[int, int], dt.datetime] = {}
-    for a, b, status, created in session.execute(
-        select(DupePair.contact_id_1, DupePair.contact_id_2, DupePair.status, DupePair.created_at)
-    ):
-        if status == SEPARATE:
-            separate.add((a, b))
-        else:
-            first_seen[(a, b)] = created
-    session.execute(delete(DupePair).where(DupePair.status == OPEN))
+    if replace:
+        for a, b, status, created in session.execute(
+            select(
+                DupePair.contact_id_1, DupePair.contact_id_2, DupePair.status, DupePair.created_at
+            )
+        ):
+            if status == SEPARATE:
+                separate.add((a, b))
+            else:
+                first_seen[(a, b)] = created
+        session.execute(delete(DupePair).where(DupePair.status == OPEN))
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     rows = [
         {

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from storage.csv_import import NoProgress, Progress
 from storage.duplicates.rules import reported_pairs
 from storage.errors import UserError
+from storage.importing.progress import NoProgress, Progress
 from storage.models import BusinessLink, BusinessRecord, RecordKind
 from storage.relations.kinds import spec
 from storage.relations.links import contact_for_record, relation_code

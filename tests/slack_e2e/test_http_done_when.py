@@ -143,5 +143,6 @@ def test_new_without_text_opens_the_modal_through_views_open(
 
 def test_health_endpoint_answers_while_the_database_does(app: SlackProcess) -> None:
     answer = get(app.port, "/healthz")
-    assert answer.status == 200 and answer.json() == {"ok": True}
+    assert answer.status == 200 and answer.json()["ok"] is True
+    assert {c["name"]: c["state"] for c in answer.json()["checks"]}["slack"] == "ok"
     assert get(app.port, "/nothing").status == 404

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from typing import Any
 
 from slack_bolt import App as BoltApp
@@ -36,7 +37,8 @@ def test_routes(bot: ChatBot) -> None:
         token_verification_enabled=False,
     )
     wsgi = SlackWsgi(bolt, bot.app, signing_secret="secret")
-    assert _call(wsgi, "GET", "/healthz") == ("200 OK", b'{"ok": true}')
+    status, body = _call(wsgi, "GET", "/healthz")  # bot.health's report (tests/test_health.py)
+    assert status == "200 OK" and json.loads(body)["ok"] is True
     assert _call(wsgi, "GET", "/nope")[0] == "404 Not Found"
     assert _call(wsgi, "GET", "/slack/events")[0] == "405 Method Not Allowed"
     status, _ = _call(wsgi, "POST", "/slack/events", b"command=%2Fcontact&text=help")

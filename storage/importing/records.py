@@ -6,7 +6,7 @@ of the kind's series. Each row is checked by the code behind `customer new` (sam
 and, while the setup's `auto_contact` is on, gets a company contact linked to it, as Business
 Central gives a new customer one. Each row is written in a savepoint, so a bad row leaves no
 trace and the good ones are kept; failed rows go to `<file>.errors.csv` with their line and
-reason, by the contact import's own reading and reporting (storage.csv_import). A dry run
+reason, by the contact import's own reading and reporting (storage.importing). A dry run
 checks every row the same way and writes nothing to the database.
 
 Records come by the thousand, not the million, so rows go through the ORM one by one rather
@@ -20,18 +20,12 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from storage.csv_import import (
-    Failure,
-    NoProgress,
-    Progress,
-    count_rows,
-    read_columns,
-    read_records,
-    write_report,
-)
 from storage.database import Store
 from storage.duplicates.rules import reported_pairs
 from storage.errors import UserError
+from storage.importing.progress import NoProgress, Progress
+from storage.importing.reading import count_rows, read_columns, read_records
+from storage.importing.report import Failure, write_report
 from storage.models import RecordKind
 from storage.relations.kinds import spec
 from storage.relations.links import contact_for_record

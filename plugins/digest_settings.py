@@ -1,18 +1,19 @@
 """`[dupes]`: when the duplicate digest runs, in which time zone, and where it posts.
 
-Checked when the configuration is read, so a bad cron line or a misspelt time zone stops
-`contactbot run` at start, naming the key, instead of failing silently on Monday morning.
+The duplicate digest plugin's own table of the configuration file (its `@config_table`):
+checked when the app is built, so a bad cron line or a misspelt time zone stops `contactbot
+run` at start, naming the key, instead of failing silently on Monday morning.
 """
 
 from __future__ import annotations
 
 import re
-import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from bot.config_errors import ConfigError
+from bot.cron import check_cron, check_timezone
 
 #: The digest's job id in the registry (`contactbot jobs run duplicate_digest`).
 DIGEST_JOB_ID = "duplicate_digest"
@@ -33,8 +34,8 @@ class DupesSettings:
     digest_timezone: str = DEFAULT_TIMEZONE
     digest_channel: str = ""  # empty: the digest job has nowhere to post and says so
 
-    def schedules(self) -> dict[str, tuple[str, str]]:
-        """Job id -> (cron, time zone) that this table sets."""
+    def job_timings(self) -> dict[str, tuple[str, str]]:
+        """Job id -> (cron, time zone) that this table sets (see bot.registry.ConfigTableSpec)."""
         return {DIGEST_JOB_ID: (self.digest_cron, self.digest_timezone)}
 
 
@@ -43,28 +44,6 @@ def _string(table: Mapping[str, Any], key: str, default: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"dupes.{key}: expected {_KEYS[key]}.")
     return value.strip()
-
-
-def check_timezone(name: str, key: str) -> zoneinfo.ZoneInfo:
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            f'{key}: unknown time zone {name!r}; expected a name like "Europe/Amsterdam" or "UTC".'
-        ) from None
-
-
-def check_cron(cron: str, timezone: str, key: str) -> None:
-    """Refuse a crontab line APScheduler cannot read, with its reason."""
-    from apscheduler.triggers.cron import CronTrigger
-
-    try:
-        CronTrigger.from_crontab(cron, timezone=zoneinfo.ZoneInfo(timezone))
-    except ValueError as error:
-        raise ConfigError(
-            f'{key}: {error} in {cron!r}; expected a crontab line like "0 9 * * mon" '
-            "(minute hour day month weekday)."
-        ) from None
 
 
 def parse_dupes_settings(data: Any) -> DupesSettings:

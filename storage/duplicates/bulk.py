@@ -1,0 +1,146 @@
+"""Duplicate keys and pairs for a bulk import, written as the import writes its rows.
+
+Why not `dupes scan` after the import: a scan keys every contact of the database again, in
+one process, after the rows are in; here each row is keyed by the import's validation workers
+(in parallel, while they check it), its keys are written with its batch, in the import's own
+transaction, and only the blocks that hold an imported contact are compared afterwards. The
+pairs are the ones a scan would find for the imported contacts (same keys, same judging: the
+scan's own functions), and the pairs among the contacts already stored stay as they were.
+
+On a table with fewer contacts than the file has rows (a first import, typically) the value
+index of dupe_keys is dropped while the keys are written and built once at the end, as a first
+scan does; on a large table it is kept up to date instead (a few keys per row).
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from storage.duplicates.index import COLUMNS, data_from_row
+from storage.duplicates.matcher import Matcher
+from storage.duplicates.scan import (
+    BLOCKS,
+    KEY_INDEX,
+    Contacts,
+    analyze,
+    compare,
+    create_blocks,
+    write_key_rows,
+    write_pairs,
+)
+from storage.duplicates.settings import get_settings
+from storage.importing.progress import Progress
+from storage.models import Contact
+
+log = logging.getLogger(__name__)
+
+#: The contact columns a row's draft is read by, in COLUMNS' order (the id comes later).
+_KEYS = tuple(column.key for column in COLUMNS)
+#: Contacts of the blocks that were stored before the import, loaded this many at a time.
+LOAD_CHUNK = 5_000
+
+
+class BulkKeying:
+    """The duplicates plugin's part in one import (storage.rules.BulkImport)."""
+
+    def __init__(self, matcher: Matcher, pairs: bool, drop_index: bool) -> None:
+        self.matcher = matcher
+        self.pairs = pairs  # autosearch on: find pairs, not only keep keys
+        self.drop_index = drop_index
+        self.dropped = False
+        self.blobs: dict[int, str] = {}
+        self.packed: dict[int, str] = {}
+        self.keys = 0
+
+    def row(self, draft: Any) -> tuple[Any, ...]:
+        """The row's keys (and, for pairs, its blob and packed state), computed in a worker."""
+        data = data_from_row([0 if name == "id" else getattr(draft, name) for name in _KEYS])
+        item = self.matcher.prepare(data)
+        keys = sorted(item.keys)
+        if not self.pairs:
+            return (keys,)
+        return (keys, item.blob, self.matcher.pack(item))
+
+    def written(self, session: Session, ids: Sequence[int], extras: Sequence[Any]) -> None:
+        if self.drop_index and not self.dropped:
+            session.connection().exec_driver_sql(f"DROP INDEX IF EXISTS {KEY_INDEX}")
+            self.dropped = True
+        self.keys += write_key_rows(session, _key_rows(ids, extras))
+        if self.pairs:
+            for id_, extra in zip(ids, extras, strict=True):
+                self.blobs[id_] = extra[1]
+                self.packed[id_] = extra[2]
+
+    def finish(self, session: Session, progress: Progress) -> None:
+        started = time.perf_counter()
+        if self.dropped:
+            session.connection().exec_driver_sql(
+                f"CREATE INDEX {KEY_INDEX} ON dupe_keys (value, contact_id)"
+            )
+        log.info("%d keys written, index ready: %.1f s", self.keys, time.perf_counter() - started)
+        if self.pairs and self.packed:
+            collecting = gc.isenabled()
+            gc.disable()  # a million small strings and no cycles
+            try:
+                self._pairs(session, progress)
+            finally:
+                if collecting:
+                    gc.enable()
+        analyze(session)
+        log.info("import's duplicates done: %.1f s", time.perf_counter() - started)
+
+    def _pairs(self, session: Session, progress: Progress) -> None:
+        new = set(self.packed)
+        contacts = Contacts(self.blobs, self.packed, [])
+        self._load_stored_partners(session, min(new))
+        contacts.ids = sorted(self.packed)
+        progress.stage("Comparing", len(contacts.ids))
+        found, compared = compare(
+            session, self.matcher, contacts, progress, new=new, blocks_made=True
+        )
+        written = write_pairs(session, self.matcher, found, replace=False)
+        log.info("compared %d pairs, wrote %d", compared, written)
+
+    def _load_stored_partners(self, session: Session, since: int) -> None:
+        """Prepare the stored contacts that share a usable block with an imported one: the
+        ones the comparison meets besides the imported ones. Their keys stay as stored."""
+        create_blocks(session, since)
+        connection = session.connection()
+        ids = [
+            id_
+            for (id_,) in connection.exec_driver_sql(f"SELECT DISTINCT contact_id FROM {BLOCKS}")
+            if id_ not in self.packed
+        ]
+        for start in range(0, len(ids), LOAD_CHUNK):
+            chunk = ids[start : start + LOAD_CHUNK]
+            for row in session.execute(select(*COLUMNS).where(Contact.id.in_(chunk))):
+                item = self.matcher.prepare(data_from_row(row), keys=False)
+                self.blobs[item.data.id] = item.blob
+                self.packed[item.data.id] = self.matcher.pack(item)
+        log.info("%d stored contacts share a block with an imported one", len(ids))
+
+
+def _key_rows(ids: Sequence[int], extras: Sequence[Any]) -> Iterator[tuple[int, str]]:
+    for id_, extra in zip(ids, extras, strict=True):
+        for key in extra[0]:
+            yield id_, key
+
+
+def begin_import(session: Session, rows: int) -> BulkKeying | None:
+    """The duplicates plugin's ImportHook: keys (and pairs, with autosearch on) for the
+    import's rows, or nothing when the settings keep no keys."""
+    settings = get_settings(session)
+    if not (settings.autosearch or settings.maintain_keys):
+        return None
+    stored = session.scalar(select(func.count()).select_from(Contact)) or 0
+    return BulkKeying(Matcher.from_settings(session), settings.autosearch, stored < rows)
+
+
+__all__ = ["BulkKeying", "begin_import"]
