@@ -172,17 +172,18 @@ def check_mailbox(
     account: MailAccount, env: Mapping[str, str] | None = None, timeout: float = 5.0
 ) -> Check:
     """Connect and log in to the account's IMAP server, then log out."""
-    from bot.mail.imap import CONNECTION_ERRORS, ImapSession
+    from bot.mail.imap import CONNECTION_ERRORS, LOGIN_ERRORS, ImapSession
+    from bot.mail.oauth2 import token_provider
 
     name = f"mail {account.name}"
     where = f"{account.username} at {account.host}:{account.port}"
     try:
-        password = account.password(env)
+        password = account.password(env) if account.auth == "password" else ""
+        credentials = password or token_provider(account, env)  # OAuth2: a token provider
+        session = ImapSession(account, credentials, timeout=timeout)
     except ConfigError as error:
         return Check(name, False, str(error))
-    try:
-        session = ImapSession(account, password, timeout=timeout)
-    except CONNECTION_ERRORS as error:
+    except (*LOGIN_ERRORS, *CONNECTION_ERRORS) as error:
         reason = str(error) or type(error).__name__
         if password:
             reason = reason.replace(password, "***")

@@ -156,7 +156,10 @@ class MailAccount:
         """The secret named by `key` (like "password_env") from the environment; refused,
         naming the key and the variable, when it is not set."""
         env = os.environ if env is None else env
-        variable, what = self.secret_variables()[key]
+        needed = self.secret_variables()
+        if key not in needed:
+            raise ConfigError(f'{self.key}: logs in with auth = "{self.auth}", not with {key}.')
+        variable, what = needed[key]
         value = env.get(variable)
         if not value:
             raise ConfigError(

@@ -82,9 +82,10 @@ SENT_NAMES = tuple(
 )
 
 
-class LoginRefused(Exception):
+class LoginRefused(LoginError):
     """The server refused the login (after one fresh token, with OAuth2): the message names
-    the mailbox and quotes the server."""
+    the mailbox and quotes the server. An imapclient LoginError still (so a caller that
+    catches CONNECTION_ERRORS keeps catching it); the worker catches LOGIN_ERRORS first."""
 
 
 #: What stops an account from logging in at all: no retry helps until someone acts.

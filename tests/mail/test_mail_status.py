@@ -282,3 +282,20 @@ def _wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
             return
         time.sleep(0.1)
     raise AssertionError("condition not reached in time")
+
+
+def test_the_health_check_logs_in_to_an_oauth2_mailbox(
+    oauth_rig: MailRig, tmp_path: Path, introspection: Introspection
+) -> None:
+    from bot.health import check_mailbox
+
+    rig = oauth_rig
+    program = TokenProgram(tmp_path / "program")
+    program.hand_out(introspection.issue(rig.user))
+    account = _command_account(rig, program, name="sam")
+    check = check_mailbox(account, {}, timeout=10)
+    assert check.ok, check
+    program.fail_with("broker: down")
+    check = check_mailbox(account, {}, timeout=10)
+    assert not check.ok
+    assert "mailbox sam: the token program" in check.detail and "broker: down" in check.detail
