@@ -158,17 +158,18 @@ def check_mailbox(
     account: MailAccount, env: Mapping[str, str] | None = None, timeout: float = 5.0
 ) -> Check:
     """Connect and log in to the account's IMAP server, then log out."""
-    from bot.mail.imap import CONNECTION_ERRORS, ImapSession
+    from bot.mail.imap import CONNECTION_ERRORS, LOGIN_ERRORS, ImapSession
+    from bot.mail.oauth2 import token_provider
 
     name = f"mail {account.name}"
     where = f"{account.username} at {account.host}:{account.port}"
     try:
-        password = account.password(env)
+        password = account.password(env) if account.auth == "password" else ""
+        credentials = password or token_provider(account, env)  # OAuth2: a token provider
+        session = ImapSession(account, credentials, timeout=timeout)
     except ConfigError as error:
         return Check(name, False, str(error))
-    try:
-        session = ImapSession(account, password, timeout=timeout)
-    except CONNECTION_ERRORS as error:
+    except (*LOGIN_ERRORS, *CONNECTION_ERRORS) as error:
         reason = str(error) or type(error).__name__
         if password:
             reason = reason.replace(password, "***")
@@ -216,8 +217,52 @@ def health_report(
         database = pool.submit(check_database, settings, store)
         slack = pool.submit(check_slack, settings, env, slack_http)
         mail = [pool.submit(check_mailbox, a, env, timeout) for a in accounts]
-        checks = [database.result(), slack.result(), *(m.result() for m in mail)]
+        logged = pool.submit(recorded_mail_states, settings, store) if accounts else None
+        db_check = database.result()
+        states = logged.result() if logged is not None and db_check.ok else {}
+        mail_checks = [
+            with_worker_state(m.result(), states.get(a.name))
+            for a, m in zip(accounts, mail, strict=True)
+        ]
+        checks = [db_check, slack.result(), *mail_checks]
     return HealthReport((*checks, *check_jobs(settings)))
+
+
+def recorded_mail_states(settings: Settings, store: Store | None = None) -> dict[str, Any]:
+    """The mail worker's own record of each mailbox (storage.mail_state: failing since, last
+    error, last sync), so /healthz and `status` also see a mailbox that logs in but fails
+    later (a folder that cannot be read, mail that cannot be stored). {} when unreadable."""
+    from storage.database import Store
+    from storage.mail_state import mail_status
+
+    own = store is None
+    try:
+        if store is None:
+            store = Store(settings.database_url, pool=settings.pool)
+        try:
+            with store.session() as session:
+                names = [account.name for account in settings.mail.accounts]
+                return {state.mailbox: state for state in mail_status(session, names)}
+        finally:
+            if own:
+                store.dispose()
+    except Exception as error:  # the database check reports why; health never fails here
+        log.info("health: the mail state could not be read: %s", error)
+        return {}
+
+
+def with_worker_state(check: Check, state: Any) -> Check:
+    """The live login check with what the worker recorded: failing when either says so."""
+    if state is None or state.state == "unknown":
+        return check
+    if state.failing:
+        since = state.failing_since.strftime("%Y-%m-%d %H:%M UTC") if state.failing_since else ""
+        worker = f"the worker: failing since {since}: {state.last_error[:200]}"
+        return Check(check.name, False, f"{check.detail}; {worker}")
+    last = state.last_success_at.strftime("%Y-%m-%d %H:%M UTC") if state.last_success_at else ""
+    return Check(
+        check.name, check.ok, f"{check.detail}; last sync {last}" if last else check.detail
+    )
 
 
 class HealthMonitor:

@@ -352,6 +352,22 @@ class MailFolderState(Base):
     uidvalidity: Mapped[int] = mapped_column(BigInteger)
     last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    #: the last time the folder was read to its end (None: never)
+    synced_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class MailAccountState(Base):
+    """Whether a mailbox is being logged: `ok`, or `failing` since when and why. Each state
+    change is one conditional UPDATE, so of several workers exactly one sees (and alerts on)
+    the change from ok to failing and back."""
+
+    __tablename__ = "mail_account_states"
+    mailbox: Mapped[str] = mapped_column(String(100), primary_key=True)
+    state: Mapped[str] = mapped_column(String(10), default="ok")  # "ok" | "failing"
+    failing_since: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str] = mapped_column(String(500), default="")
+    last_error_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_success_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class MailSkipped(Base):

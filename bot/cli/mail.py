@@ -1,4 +1,5 @@
-"""`contactbot mail sync [--once]` and `contactbot mail run`: the IMAP email-logging worker."""
+"""`contactbot mail sync [--once]`, `contactbot mail run` and `contactbot mail status`: the IMAP
+email-logging worker, and where each mailbox stands (exit 1 when one is failing)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     sync = actions.add_parser("sync", help="read every configured mailbox once")
     sync.add_argument("--once", action="store_true", help="read once and exit (default)")
     actions.add_parser("run", help="keep mailboxes in sync (IMAP IDLE or polling)")
+    actions.add_parser(
+        "status", help="each mailbox's state, last sync and mail logged (exit 1 if failing)"
+    )
     return mail
 
 
@@ -51,6 +55,8 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     app = build_app(settings)
     try:
+        if args.mail_command == "status":
+            return show_status(app)
         worker = make_worker(app)
         if args.mail_command == "sync":
             report = worker.sync_once()
@@ -62,6 +68,16 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     finally:
         app.close()
+
+
+def show_status(app: App) -> int:
+    """Print each mailbox's state; 1 when one is failing, else 0."""
+    from bot.mail.status import any_failing, mailbox_states, status_lines
+
+    states = mailbox_states(app)
+    for line in status_lines(states):
+        print(line)
+    return EXIT_ERROR if any_failing(states) else EXIT_OK
 
 
 def interrupted(_args: argparse.Namespace) -> str:

@@ -1,7 +1,15 @@
 """One IMAP session with imapclient, doing only what the worker needs, safely.
 
 - Connect by security mode: implicit TLS, STARTTLS (refused if the server cannot), or plain
-  (config allows it only with `allow_insecure`).
+  (config allows it only with `allow_insecure`). The server's certificate is checked against
+  the system's authorities, or against the account's `ca_file` when it has one.
+- Log in with the password, or (`auth = "oauth2"`) with SASL XOAUTH2, or OAUTHBEARER where
+  that is all the server offers, and a token from bot.mail.oauth2. A refused token is replaced
+  once (`token(fresh=True)`); a login the server still refuses raises `LoginRefused` with the
+  server's words, which is not a connection error: retrying it cannot help and may lock the
+  account, so the worker marks the account failing instead.
+- Without configured `folders`: INBOX and the folder the server marks \\Sent (SPECIAL-USE,
+  RFC 6154; imapclient falls back to the usual names for servers without it).
 - Read with BODY.PEEK only (nothing becomes \\Seen), selected header fields and a bounded
   slice of the body text, over a bounded UID range per command. The server's selection of
   fields, not the whole header: the long HEADER.FIELDS key that the server echoes for every
@@ -20,17 +28,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import json
 import logging
 import re
 import ssl
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
+from imapclient.imapclient import SENT
 
 from bot.mail.config import MailAccount
+from bot.mail.oauth2 import TokenError, TokenProvider
 from bot.mail.parse import HEADER_FIELDS
 
 log = logging.getLogger(__name__)
@@ -46,6 +58,38 @@ ADDRESS_FIELDS = ("TO", "CC")  # the fields that grow with the recipients
 
 
 _TIMING = re.compile(r"\s*\([0-9.]+ \+ [0-9.+ ]*secs?\)\.?$")
+
+
+#: Sent folders by name, for servers without SPECIAL-USE (casefolded, most usual first).
+SENT_NAMES = tuple(
+    name.casefold()
+    for name in (
+        "Sent",
+        "Sent Items",
+        "Sent Messages",
+        "Sent Mail",
+        "Verzonden items",
+        "Gesendete Elemente",
+        "Gesendet",
+        "Éléments envoyés",
+        "Elementos enviados",
+        "Posta inviata",
+        "Itens Enviados",
+        "Sendte elementer",
+        "Skickade objekt",
+        "Lähetetyt",
+    )
+)
+
+
+class LoginRefused(LoginError):
+    """The server refused the login (after one fresh token, with OAuth2): the message names
+    the mailbox and quotes the server. An imapclient LoginError still (so a caller that
+    catches CONNECTION_ERRORS keeps catching it); the worker catches LOGIN_ERRORS first."""
+
+
+#: What stops an account from logging in at all: no retry helps until someone acts.
+LOGIN_ERRORS: tuple[type[BaseException], ...] = (LoginRefused, TokenError)
 
 
 class FolderUnavailable(Exception):
@@ -120,15 +164,61 @@ def _quiet_imaplib(client: IMAPClient) -> None:
         imap.debug = 0
 
 
-class ImapSession:
-    """A logged-in connection to one account's server."""
+def _oauth2_mechanism(
+    user: str, token: str, mechanism: str, statuses: list[str]
+) -> Callable[[bytes], bytes]:
+    """The client's side of XOAUTH2 / OAUTHBEARER: the bearer token first; to an error
+    challenge (a JSON status, whose "status" goes to `statuses`) the empty answer (XOAUTH2)
+    or ^A (OAUTHBEARER, RFC 7628) that lets the server finish with its NO."""
+    if mechanism == "XOAUTH2":
+        first = f"user={user}\x01auth=Bearer {token}\x01\x01".encode()
+        abort = b""
+    else:
+        identity = user.replace("=", "=3D").replace(",", "=2C")
+        first = f"n,a={identity},\x01auth=Bearer {token}\x01\x01".encode()
+        abort = b"\x01"
+    sent = False
 
-    def __init__(self, account: MailAccount, password: str, *, timeout: float = 60.0) -> None:
+    def answer(challenge: bytes) -> bytes:
+        nonlocal sent
+        if sent:
+            statuses.append(_challenge_status(challenge))
+            return abort
+        sent = True
+        return first
+
+    return answer
+
+
+def _challenge_status(challenge: bytes) -> str:
+    """`invalid_token` from an error challenge like {"status":"invalid_token",…}."""
+    try:
+        status = json.loads(challenge.decode("utf-8", "replace")).get("status", "")
+    except (ValueError, AttributeError):
+        return ""
+    return str(status)[:100] if isinstance(status, str | int) else ""
+
+
+def _refusal_words(error: BaseException) -> str:
+    """The server's words of a refused login, Dovecot's timing and imaplib's wrapping cut."""
+    text = _server_text(error)
+    for prefix in ("[AUTHENTICATIONFAILED] ", "AUTHENTICATE command error: BAD [", "LOGIN "):
+        text = text.removeprefix(prefix)
+    return text.strip(" ]'\"") or "refused"
+
+
+class ImapSession:
+    """A logged-in connection to one account's server. `credentials` is the password, or
+    with `auth = "oauth2"` the account's token provider."""
+
+    def __init__(
+        self, account: MailAccount, credentials: str | TokenProvider, *, timeout: float = 60.0
+    ) -> None:
         self.account = account
         self.client = self._connect(account, timeout)
         _quiet_imaplib(self.client)
         try:
-            self.client.login(account.username, password)
+            self._log_in(credentials)
         except BaseException:
             self.close()
             raise
@@ -136,9 +226,53 @@ class ImapSession:
         self.selected: str | None = None
         self.readonly = True
 
+    def _log_in(self, credentials: str | TokenProvider) -> None:
+        name = self.account.name
+        if isinstance(credentials, str):
+            try:
+                self.client.login(self.account.username, credentials)
+            except LoginError as error:
+                raise LoginRefused(
+                    f"mailbox {name}: the server refused the login: {_refusal_words(error)}"
+                ) from None
+            return
+        offered = {c.upper() for c in self.client.capabilities()}
+        mechanism = next(
+            (m for m in ("XOAUTH2", "OAUTHBEARER") if f"AUTH={m}".encode() in offered), None
+        )
+        if mechanism is None:
+            raise LoginRefused(
+                f"mailbox {name}: the server offers neither AUTH=XOAUTH2 nor AUTH=OAUTHBEARER"
+            )
+        for fresh in (False, True):
+            token = credentials.token(fresh=fresh)
+            statuses: list[str] = []
+            answer = _oauth2_mechanism(self.account.username, token, mechanism, statuses)
+            try:
+                self.client.sasl_login(mechanism, answer)
+                return
+            except LoginError as error:
+                words = _refusal_words(error)
+                if any(statuses):
+                    words += f" (status {', '.join(s for s in statuses if s)})"
+            if not fresh:
+                log.info(
+                    "mailbox %s: the server refused the token (%s); asking for a new one",
+                    name,
+                    words,
+                )
+        raise LoginRefused(
+            f"mailbox {name}: the server refused the OAuth2 login ({mechanism}): {words}"
+        )
+
+    @staticmethod
+    def _tls_context(account: MailAccount) -> ssl.SSLContext:
+        """The system's authorities, or only those of the account's `ca_file`."""
+        return ssl.create_default_context(cafile=account.ca_file)
+
     @staticmethod
     def _connect(account: MailAccount, timeout: float) -> IMAPClient:
-        context = ssl.create_default_context()
+        context = ImapSession._tls_context(account)
         if account.security == "tls":
             client = IMAPClient(
                 account.host, port=account.port, ssl=True, ssl_context=context, timeout=timeout
@@ -151,9 +285,37 @@ class ImapSession:
             try:
                 client.starttls(context)
             except BaseException:
-                client.shutdown()
+                with contextlib.suppress(OSError):  # a failed handshake leaves no socket
+                    client.shutdown()
                 raise
         return client
+
+    def folders_to_read(self) -> tuple[str, ...]:
+        """The configured folders; without them INBOX and the server's Sent folder."""
+        if self.account.folders:
+            return self.account.folders
+        sent = self.sent_folder()
+        if sent is None:
+            log.info("mailbox %s: no folder is marked \\Sent; reading INBOX", self.account.name)
+            return ("INBOX",)
+        return ("INBOX", sent)
+
+    def sent_folder(self) -> str | None:
+        """The folder marked \\Sent (SPECIAL-USE); on a server that marks none, one with a
+        usual name for it (Microsoft 365's in several languages), else None. One LIST."""
+        by_name: dict[str, str] = {}
+        for flags, delimiter, name in self.client.list_folders():
+            if not isinstance(name, str) or name.upper() == "INBOX":
+                continue
+            if SENT in flags:
+                return name
+            leaf = name.rsplit(delimiter.decode(), 1)[-1] if delimiter else name
+            by_name.setdefault(leaf.casefold(), name)
+        return next((by_name[n] for n in SENT_NAMES if n in by_name), None)
+
+    def uids_since(self, day: dt.date) -> list[int]:
+        """UIDs of the selected folder's mail that arrived on `day` or later (SEARCH SINCE)."""
+        return sorted(self.client.search(["SINCE", day]))
 
     def has(self, capability: str) -> bool:
         return capability.upper().encode() in self.capabilities

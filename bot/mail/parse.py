@@ -29,6 +29,7 @@ from email.policy import compat32
 from functools import lru_cache
 
 from bot.inputs import EmailAddress, ReceivedEmail
+from bot.mail.journal import unwrap_journal
 from storage.errors import UserError
 from storage.normalize import normalize_email
 
@@ -417,6 +418,17 @@ def snippet_of(text: str, limit: int) -> str:
     return snippet
 
 
+def _journaled(headers: Headers, text_bytes: bytes) -> tuple[bytes, bytes] | None:
+    """The original of an Exchange journal report (bot.mail.journal), else None; the cheap
+    checks first, since nearly all mail is not one."""
+    content_type = headers.get("Content-Type")
+    if not content_type.lower().lstrip().startswith("multipart/mixed"):
+        return None
+    if b"message/rfc822" not in text_bytes.lower():
+        return None
+    return unwrap_journal(content_type, text_bytes)
+
+
 def parse_email(
     header_bytes: bytes,
     text_bytes: bytes,
@@ -438,6 +450,10 @@ def parse_email(
     if not header_bytes.endswith(b"\r\n\r\n") and not header_bytes.endswith(b"\n\n"):
         header_bytes = header_bytes.rstrip(b"\r\n") + b"\r\n\r\n"
     headers = Headers(header_bytes)
+    original = _journaled(headers, text_bytes or b"")
+    if original is not None:  # a journal report: the original message is what is logged
+        header_bytes, text_bytes = original
+        headers = Headers(header_bytes)
     senders = _addresses(headers, "From", problems) or _addresses(headers, "Sender", problems)
     try:
         body = _body_from(headers, text_bytes or b"", problems)

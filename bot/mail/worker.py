@@ -17,6 +17,17 @@ APScheduler interval. A server going away is logged and retried with exponential
 the worker never exits because of it. A folder the server will not open (renamed, deleted, a
 typo in the config) is a warning naming the mailbox and folder: the other folders are read all
 the same, and the folder is tried again at the next sync.
+
+A mailbox that cannot be read is retried a bounded number of times (`CONNECT_TRIES` for a
+server that does not answer; a refused login or a token that cannot be had is not retried
+at once: that cannot help, and may lock the account) and then marked failing in the store
+(storage.mail_state), with the error; the other mailboxes go on. The first failure and the
+recovery each send one Slack alert (bot.mail.alerts). `mail run` keeps trying a failing
+mailbox, every poll interval at most.
+
+Without `folders` an account reads INBOX and the server's Sent folder (found at connect);
+with `since` / `since_days` a first sync (or a rescan) reads only mail that arrived on that
+day or later (UID SEARCH SINCE), and later syncs go on from the last UID.
 """
 
 from __future__ import annotations
@@ -32,19 +43,35 @@ from bot.config import Settings
 from bot.dispatcher import Dispatcher, EmailResult
 from bot.inputs import EmailBatch, ReceivedEmail
 from bot.mail import imap
+from bot.mail.alerts import (
+    AlertSender,
+    failing_text,
+    recovered_text,
+    send_alert,
+    slack_alert_sender,
+)
 from bot.mail.config import MailAccount
 from bot.mail.imap import (
     CONNECTION_ERRORS,
+    LOGIN_ERRORS,
     FetchedMessage,
     FolderUnavailable,
     ImapSession,
 )
+from bot.mail.oauth2 import TokenProvider, token_provider
 from bot.mail.parse import parse_email
 from bot.registry import Registry
 from storage.clock import utcnow, utcnow_aware
 from storage.database import Store
 from storage.leases import Leases, mailbox_lease
-from storage.mail_state import folder_known, folder_position, save_position
+from storage.mail_state import (
+    folder_known,
+    folder_position,
+    mark_folder_synced,
+    record_failure,
+    record_success,
+    save_position,
+)
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +161,10 @@ class Backoff:
         self.attempt = 0
 
 
+#: Connection attempts per sync before a mailbox whose server does not answer is failing.
+CONNECT_TRIES = 3
+
+
 class MailWorker:
     def __init__(
         self,
@@ -146,6 +177,8 @@ class MailWorker:
         backoff_max: float = 300.0,
         timeout: float = 60.0,
         dispatcher: Dispatcher | None = None,
+        alert: AlertSender | None = None,
+        connect_tries: int = CONNECT_TRIES,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -162,40 +195,116 @@ class MailWorker:
         self._unavailable: set[tuple[str, str]] = set()  # warned about; logged once each
         #: `run` reads a mailbox only while it holds its lease: one instance at a time
         self.leases = Leases(store.url)
+        #: one token provider per account for the worker's life: it caches the token
+        self._tokens: dict[str, TokenProvider] = {}
+        self.alert = alert if alert is not None else slack_alert_sender(settings, env)
+        self.connect_tries = max(1, connect_tries)
 
     # --- once ------------------------------------------------------------------------
 
     def check_accounts(self) -> None:
-        """Refuse at start what cannot work: a password variable that is not set."""
+        """Refuse at start what cannot work: a secret's environment variable that is not set."""
         for account in self.mail.accounts:
-            account.password(self.env)
+            account.check_secrets(self.env)
 
     def connect(self, account: MailAccount) -> ImapSession:
+        """A logged-in session: with the password, or with the account's (cached) tokens."""
+        if account.auth == "oauth2":
+            tokens = self._tokens.get(account.name)
+            if tokens is None:
+                tokens = self._tokens[account.name] = token_provider(account, self.env)
+            return ImapSession(account, tokens, timeout=self.timeout)
         return ImapSession(account, account.password(self.env), timeout=self.timeout)
 
+    def connect_bounded(self, account: MailAccount) -> ImapSession:
+        """`connect`, tried up to `connect_tries` times while the server does not answer;
+        a refused login or a token that cannot be had is raised at once."""
+        backoff = Backoff(self.backoff_initial, self.backoff_max)
+        for attempt in range(1, self.connect_tries + 1):
+            try:
+                return self.connect(account)
+            except LOGIN_ERRORS:
+                raise
+            except CONNECTION_ERRORS as error:
+                if attempt == self.connect_tries or self.stop_event.is_set():
+                    raise
+                delay = backoff.next_delay()
+                log.info(
+                    "mailbox %s: cannot connect (%s); try %d of %d in %.1f s",
+                    account.name,
+                    error,
+                    attempt + 1,
+                    self.connect_tries,
+                    delay,
+                )
+                self.stop_event.wait(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def sync_once(self) -> SyncReport:
-        """Read every configured mailbox once. A mailbox that fails is reported, not fatal."""
+        """Read every configured mailbox once. A mailbox that fails is reported (one line,
+        naming it and the cause) and marked failing; the others are read all the same."""
         report = SyncReport()
         for account in self.mail.accounts:
             if self.stop_event.is_set():
                 break
             try:
-                session = self.connect(account)
+                session = self.connect_bounded(account)
+            except LOGIN_ERRORS as error:
+                report.errors.append(self.failed(account, str(error), reported=True))
+                continue
             except CONNECTION_ERRORS as error:
-                log.warning("mailbox %s: cannot connect: %s", account.name, error)
-                report.errors.append(f"{account.name}: {error}")
+                report.errors.append(
+                    self.failed(account, f"cannot connect: {_words(error)}", reported=True)
+                )
                 continue
             try:
                 report.folders.extend(self.sync_account(session))
             except CONNECTION_ERRORS as error:
-                log.warning("mailbox %s: connection lost: %s", account.name, error)
-                report.errors.append(f"{account.name}: {error}")
+                report.errors.append(
+                    self.failed(account, f"connection lost: {_words(error)}", reported=True)
+                )
             except Exception as error:  # the database, most likely: report, go on with others
                 log.exception("mailbox %s: sync failed", account.name)
-                report.errors.append(f"{account.name}: {type(error).__name__}: {error}")
+                report.errors.append(
+                    self.failed(
+                        account, f"sync failed: {type(error).__name__}: {error}", reported=True
+                    )
+                )
+            else:
+                self.succeeded(account)
             finally:
                 session.close()
         return report
+
+    # --- the mailbox's state -----------------------------------------------------------
+
+    def failed(self, account: MailAccount, cause: str, *, reported: bool = False) -> str:
+        """Mark the mailbox failing (alerting once) and return the one line that says so.
+
+        With `reported` the caller prints the line (`mail sync`): the log has it at INFO
+        only, so that the person reading the terminal sees it once."""
+        prefix = f"mailbox {account.name}: "
+        line = cause if cause.startswith(prefix) else prefix + cause
+        log.log(logging.INFO if reported else logging.WARNING, "%s", line)
+        try:
+            turned = self.dispatcher.query(record_failure, account.name, line)
+        except Exception:  # the database is away too: the line is still reported
+            log.exception("mailbox %s: the failing state could not be saved", account.name)
+            return line
+        if turned:
+            send_alert(self.alert, failing_text(account.name, line))
+        return line
+
+    def succeeded(self, account: MailAccount) -> None:
+        """Every folder was read: the mailbox is ok (alerting once when it was failing)."""
+        try:
+            recovered = self.dispatcher.query(record_success, account.name)
+        except Exception:
+            log.exception("mailbox %s: the ok state could not be saved", account.name)
+            return
+        if recovered:
+            log.info("mailbox %s: being logged again", account.name)
+            send_alert(self.alert, recovered_text(account.name))
 
     def sync_account(self, session: ImapSession) -> list[FolderReport]:
         """Read each folder of the account; one the server will not open is reported (its
@@ -204,7 +313,7 @@ class MailWorker:
         if account.move_to:
             session.ensure_folder(account.move_to)
         reports = []
-        for folder in account.folders:
+        for folder in session.folders_to_read():
             if self.stop_event.is_set():
                 break
             try:
@@ -240,8 +349,12 @@ class MailWorker:
             report.rescanned = self._had_state(account.name, folder)
         uidnext = info.uidnext if info.uidnext is not None else session.highest_uid() + 1
         low = position.last_uid + 1
-        if position.reset and low >= uidnext:  # an empty (new or rebuilt) folder: note it
-            self.dispatcher.query(save_position, account.name, folder, info.uidvalidity, 0)
+        if position.reset:
+            low = self._first_uid(session, folder, uidnext)
+            if low >= uidnext:  # an empty (new or rebuilt) folder, or nothing since: note it
+                self.dispatcher.query(
+                    save_position, account.name, folder, info.uidvalidity, uidnext - 1
+                )
         while low < uidnext and not self.stop_event.is_set():
             high = min(low + self.mail.batch_size - 1, uidnext - 1)
             fetched = session.fetch_range(low, high, self.mail.text_bytes)
@@ -250,7 +363,25 @@ class MailWorker:
             )
             self._after(session, matched_uids)
             low = high + 1
+        if not self.stop_event.is_set():
+            self.dispatcher.query(mark_folder_synced, account.name, folder)
         return report
+
+    def _first_uid(self, session: ImapSession, folder: str, uidnext: int) -> int:
+        """Where a first sync (or a rescan) starts: UID 1, or with `since` / `since_days`
+        the first UID that arrived on that day or later (`uidnext` when none did)."""
+        day = session.account.first_day(utcnow().date())
+        if day is None:
+            return 1
+        uids = session.uids_since(day)
+        log.info(
+            "mailbox %s %s: first sync from %s: %d messages",
+            session.account.name,
+            folder,
+            day.isoformat(),
+            len(uids),
+        )
+        return uids[0] if uids else uidnext
 
     def _had_state(self, mailbox: str, folder: str) -> bool:
         had = self.dispatcher.query(folder_known, mailbox, folder)
@@ -383,12 +514,22 @@ class MailWorker:
                 self._read_account(account, scheduler)
 
     def _read_account(self, account: MailAccount, scheduler: object) -> None:
-        """Connect (with backoff), then IDLE; or hand the account to the poll scheduler."""
+        """Connect (with backoff), then IDLE; or hand the account to the poll scheduler.
+
+        After `connect_tries` failed connections in a row, or at once for a refused login,
+        the mailbox is marked failing; it is tried again with backoff (a refused login at
+        the poll interval, so that a wrong secret does not lock the account)."""
         backoff = Backoff(self.backoff_initial, self.backoff_max)
+        failures = 0
         while not self.stop_event.is_set():
             try:
                 session = self.connect(account)
+            except LOGIN_ERRORS as error:
+                self.failed(account, str(error))
+                self.stop_event.wait(max(self.mail.poll_minutes * 60, backoff.next_delay()))
+                continue
             except CONNECTION_ERRORS as error:
+                failures += 1
                 delay = backoff.next_delay()
                 log.warning(
                     "mailbox %s: cannot connect (%s); retrying in %.1f s",
@@ -396,6 +537,8 @@ class MailWorker:
                     error,
                     delay,
                 )
+                if failures >= self.connect_tries:
+                    self.failed(account, f"cannot connect: {_words(error)}")
                 self.stop_event.wait(delay)
                 continue
             try:
@@ -404,6 +547,7 @@ class MailWorker:
                     self._schedule_polling(account, scheduler)
                     return
                 backoff.reset()
+                failures = 0
                 self._idle_loop(session)
             except CONNECTION_ERRORS as error:
                 delay = backoff.next_delay()
@@ -414,9 +558,10 @@ class MailWorker:
                     delay,
                 )
                 self.stop_event.wait(delay)
-            except Exception:  # e.g. the database went away: never let the thread die
+            except Exception as error:  # e.g. the database went away: never let the thread die
                 delay = backoff.next_delay()
                 log.exception("mailbox %s: sync failed; retrying in %.1f s", account.name, delay)
+                self.failed(account, f"sync failed: {type(error).__name__}: {error}")
                 self.stop_event.wait(delay)
             finally:
                 session.close()
@@ -426,6 +571,8 @@ class MailWorker:
         wait_limit = min(self.mail.idle_renew_minutes, self.mail.poll_minutes) * 60
         while not self.stop_event.is_set():
             readable = [r.folder for r in self.sync_account(session) if not r.unavailable]
+            if not self.stop_event.is_set():
+                self.succeeded(account)
             if not readable:  # none of the folders opens: look again after the poll interval
                 self.stop_event.wait(self.mail.poll_minutes * 60)
                 continue
@@ -464,7 +611,8 @@ class MailWorker:
         )
 
     def _poll(self, account: MailAccount) -> None:
-        """One scheduled read of one mailbox; errors are logged and the next run retries."""
+        """One scheduled read of one mailbox; a failure marks it failing (the state says
+        why) and the next run retries."""
         if self.stop_event.is_set():
             return
         with self.leases.if_free(mailbox_lease(account.name)) as ours:
@@ -473,18 +621,32 @@ class MailWorker:
 
     def _poll_held(self, account: MailAccount) -> None:
         try:
-            session = self.connect(account)
+            session = self.connect_bounded(account)
+        except LOGIN_ERRORS as error:
+            self.failed(account, str(error))
+            return
         except CONNECTION_ERRORS as error:
-            log.warning("mailbox %s: cannot connect (%s); next poll retries", account.name, error)
+            self.failed(account, f"cannot connect: {_words(error)}")
             return
         try:
             self.sync_account(session)
         except CONNECTION_ERRORS as error:
-            log.warning("mailbox %s: connection lost (%s); next poll retries", account.name, error)
-        except Exception:
+            self.failed(account, f"connection lost: {_words(error)}")
+        except Exception as error:
             log.exception("mailbox %s: sync failed; next poll retries", account.name)
+            self.failed(account, f"sync failed: {type(error).__name__}: {error}")
+        else:
+            self.succeeded(account)
         finally:
             session.close()
+
+
+def _words(error: BaseException) -> str:
+    """An IMAP or socket error as one short line (imapclient quotes bytes as b'…')."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    if text.startswith(("b'", 'b"')) and text.endswith(("'", '"')):
+        text = text[2:-1]
+    return text[:300]
 
 
 def _dated(session: ImapSession, emails: list[ReceivedEmail]) -> list[ReceivedEmail]:

@@ -18,7 +18,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from bot.mail.config import MailAccount, MailSettings
 from bot.mail.worker import MailWorker
 from bot.registry import build_registry
 from bot.runtime import App, build_app
+from tests.mail.oauth_servers import Introspection, TestCA
 
 REQUIRE_IMAP = os.environ.get("CONTACTBOT_REQUIRE_IMAP") == "1" or os.environ.get("CI") == "true"
 PASSWORD = "secret-pw"
@@ -78,9 +79,10 @@ listen = 127.0.0.1
 base_dir = {root}/run
 state_dir = {root}/state
 instance_name = contactbot-test-{port}
-ssl = no
+{ssl}
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
+auth_failure_delay = 0
 log_path = {root}/dovecot.log
 mail_location = maildir:{root}/mail/%u
 mail_uid = {user}
@@ -92,10 +94,7 @@ default_internal_group = {group}
 default_login_user = {user}
 mail_max_userip_connections = 100
 imap_max_line_length = 10M
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {root}/passwd
-}}
+{passdb}
 userdb {{
   driver = static
   args = uid={user} gid={group} home={root}/home/%u
@@ -106,7 +105,15 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {imaps_port}
+  }}
+}}
+{namespace}
+# No growing delay for a failing IP: the tests refuse logins on purpose, all from 127.0.0.1.
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
   }}
 }}
 service stats {{
@@ -120,14 +127,68 @@ service stats {{
 """
 
 
+PASSWD_FILE_PASSDB = """\
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {root}/passwd
+}}"""
+
+#: Dovecot 2.3 (Debian 12): OAuth2 tokens checked by POSTing them to an introspection URL.
+OAUTH2_PASSDB = """\
+passdb {{
+  driver = oauth2
+  mechanisms = {mechanisms}
+  args = {root}/dovecot-oauth2.conf.ext
+}}"""
+
+OAUTH2_ARGS = """\
+introspection_mode = post
+introspection_url = {url}
+username_attribute = username
+active_attribute = active
+active_value = true
+"""
+
+TLS = "ssl = yes\nssl_cert = <{cert}\nssl_key = <{key}\nssl_min_protocol = TLSv1.2"
+
+NAMESPACE = """\
+namespace inbox {{
+  inbox = yes
+  separator = /
+{mailboxes}
+}}"""
+
+SPECIAL_MAILBOX = """\
+  mailbox "{name}" {{
+    special_use = {flag}
+    auto = subscribe
+  }}"""
+
+
+@dataclass(frozen=True)
+class DovecotOptions:
+    """What sets a Dovecot apart from the plain one: OAuth2 only (introspection at
+    `oauth2_url`), TLS with a test certificate, special-use folders every user has."""
+
+    oauth2_url: str | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    special_use: tuple[tuple[str, str], ...] = ()  # (folder, flag)
+    #: with oauth2_url: the SASL mechanisms offered (both, or one alone)
+    oauth2_mechanisms: str = "xoauth2 oauthbearer"
+
+
 class Dovecot:
     """A Dovecot of our own: start, stop (to test reconnects), users and messages."""
 
-    def __init__(self, binary: str) -> None:
+    def __init__(self, binary: str, options: DovecotOptions = DovecotOptions()) -> None:
         self.binary = binary
+        self.options = options
         self.root = Path(tempfile.mkdtemp(prefix="contactbot-dovecot-"))
         self.root.chmod(0o755)
         self.port = _free_port()
+        self.tls_port = _free_port() if options.cert_file else 0
+        self.token_for: Callable[[str], str] | None = None  # OAuth2: a token for a user
         self.process: subprocess.Popen[bytes] | None = None
         self._users = itertools.count(1)
         if os.geteuid() == 0:
@@ -153,8 +214,41 @@ class Dovecot:
         self.config = self.root / "dovecot.conf"
         group = self._group_name()
         self.config.write_text(
-            CONFIG.format(root=self.root, port=self.port, user=user, group=group)
+            CONFIG.format(
+                root=self.root,
+                port=self.port,
+                user=user,
+                group=group,
+                **self._variant(options),
+            )
         )
+
+    def _variant(self, options: DovecotOptions) -> dict[str, object]:
+        """The lines of the config that depend on the options."""
+        passdb = PASSWD_FILE_PASSDB.format(root=self.root)
+        mechanisms = "plain login"
+        if options.oauth2_url:
+            mechanisms = options.oauth2_mechanisms
+            passdb = OAUTH2_PASSDB.format(root=self.root, mechanisms=mechanisms)
+            (self.root / "dovecot-oauth2.conf.ext").write_text(
+                OAUTH2_ARGS.format(url=options.oauth2_url)
+            )
+        ssl = "ssl = no"
+        if options.cert_file and options.key_file:
+            ssl = TLS.format(cert=options.cert_file, key=options.key_file)
+        namespace = ""
+        if options.special_use:
+            mailboxes = "\n".join(
+                SPECIAL_MAILBOX.format(name=name, flag=flag) for name, flag in options.special_use
+            )
+            namespace = NAMESPACE.format(mailboxes=mailboxes)
+        return {
+            "ssl": ssl,
+            "mechanisms": mechanisms,
+            "passdb": passdb,
+            "imaps_port": self.tls_port,
+            "namespace": namespace,
+        }
 
     def _group_name(self) -> str:
         import grp
@@ -214,7 +308,12 @@ class Dovecot:
 
     def client(self, user: str) -> IMAPClient:
         client = IMAPClient("127.0.0.1", port=self.port, ssl=False, timeout=30)
-        client.login(user, PASSWORD)
+        if self.token_for is not None and self.options.oauth2_mechanisms == "oauthbearer":
+            client.oauthbearer_login(user, self.token_for(user))
+        elif self.token_for is not None:
+            client.oauth2_login(user, self.token_for(user))
+        else:
+            client.login(user, PASSWORD)
         return client
 
     def append(self, user: str, folder: str, messages: Iterable[bytes]) -> None:
@@ -252,8 +351,8 @@ class Dovecot:
         return MailAccount(**values)  # type: ignore[arg-type]
 
 
-@pytest.fixture(scope="session")
-def dovecot_server() -> Iterator[Dovecot]:
+def _started_dovecot(options: DovecotOptions = DovecotOptions()) -> Dovecot:
+    """A running Dovecot with these options (installed first if need be), or a skip."""
     binary = _dovecot_binary()
     if binary is None:
         reason = _install_dovecot()
@@ -261,14 +360,72 @@ def dovecot_server() -> Iterator[Dovecot]:
         if binary is None:
             _unavailable(reason or "dovecot is not installed")
     assert binary is not None
-    server = Dovecot(binary)
+    server = Dovecot(binary, options)
     try:
         server.start()
     except (RuntimeError, OSError) as error:
         server.cleanup()
         _unavailable(f"dovecot could not be started: {error}")
+    return server
+
+
+@pytest.fixture(scope="session")
+def dovecot_server() -> Iterator[Dovecot]:
+    server = _started_dovecot()
     yield server
     server.cleanup()
+
+
+#: The OAuth2 Dovecot's Sent folder, as a Dutch Microsoft 365 mailbox names it.
+TRANSLATED_SENT = "Verzonden items"
+
+
+@pytest.fixture(scope="session")
+def test_ca(tmp_path_factory: pytest.TempPathFactory) -> TestCA:
+    return TestCA(tmp_path_factory.mktemp("test-ca"))
+
+
+@pytest.fixture(scope="session")
+def introspection() -> Iterator[Introspection]:
+    server = Introspection().start()
+    yield server
+    server.server.stop()
+
+
+@pytest.fixture(scope="session")
+def oauth_dovecot_server(test_ca: TestCA, introspection: Introspection) -> Iterator[Dovecot]:
+    """A Dovecot that accepts OAuth2 only (XOAUTH2, OAUTHBEARER; tokens checked with the
+    introspection server), speaks TLS on `tls_port` and STARTTLS on `port` with the test CA's
+    certificate, and gives every user a Sent folder called "Verzonden items" (\\Sent)."""
+    server = _started_dovecot(
+        DovecotOptions(
+            oauth2_url=introspection.url,
+            cert_file=test_ca.cert_file,
+            key_file=test_ca.key_file,
+            special_use=((TRANSLATED_SENT, "\\Sent"),),
+        )
+    )
+    server.token_for = introspection.issue  # the tests' own IMAP logins
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def oauthbearer_dovecot(introspection: Introspection) -> Iterator[Dovecot]:
+    """A Dovecot that offers OAUTHBEARER alone (no XOAUTH2), without TLS."""
+    server = _started_dovecot(
+        DovecotOptions(oauth2_url=introspection.url, oauth2_mechanisms="oauthbearer")
+    )
+    server.token_for = introspection.issue
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def oauth_dovecot(oauth_dovecot_server: Dovecot) -> Dovecot:
+    if oauth_dovecot_server.process is None:
+        oauth_dovecot_server.start()
+    return oauth_dovecot_server
 
 
 @pytest.fixture
@@ -343,17 +500,28 @@ class MailRig:
         return render_text(reply)
 
 
+def _rig(database_url: str, data_dir: Path, dovecot: Dovecot, user: str) -> MailRig:
+    settings = Settings(data_dir=data_dir, database_url=database_url, mail=MailSettings())
+    app = build_app(settings, build_registry())
+    rig = MailRig(app, dovecot, user)
+    rig.ok('codes salespeople add SP1 name="Sam Sales" email=sales@example.com')
+    return rig
+
+
 @pytest.fixture
 def rig(tmp_path: Path, sqlite_template: Path, dovecot: Dovecot, mailbox: str) -> Iterator[MailRig]:
     """SQLite-backed rig (the store rules run on both backends in tests/test_interactions.py
     and in test_matching_on_both_backends)."""
     path = tmp_path / "contactbot.db"
     shutil.copyfile(sqlite_template, path)
-    settings = Settings(
-        data_dir=tmp_path / "data", database_url=f"sqlite:///{path}", mail=MailSettings()
-    )
-    app = build_app(settings, build_registry())
-    rig = MailRig(app, dovecot, mailbox)
-    rig.ok('codes salespeople add SP1 name="Sam Sales" email=sales@example.com')
+    rig = _rig(f"sqlite:///{path}", tmp_path / "data", dovecot, mailbox)
     yield rig
-    app.close()
+    rig.app.close()
+
+
+@pytest.fixture
+def oauth_rig(tmp_path: Path, database_url: str, oauth_dovecot: Dovecot) -> Iterator[MailRig]:
+    """A rig on the OAuth2 Dovecot, on SQLite and on PostgreSQL (`database_url`)."""
+    rig = _rig(database_url, tmp_path / "data", oauth_dovecot, oauth_dovecot.add_user())
+    yield rig
+    rig.app.close()

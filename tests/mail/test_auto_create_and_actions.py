@@ -172,10 +172,10 @@ def test_contactbot_run_starts_the_worker_and_stops_on_sigterm(
             if history.startswith("1 interaction"):
                 break
             time.sleep(0.3)
-        assert history.startswith("1 interaction"), history
     finally:
         running.send_signal(signal.SIGTERM)
         _, stderr = running.communicate(timeout=30)
+    assert history.startswith("1 interaction"), (history, stderr)
     assert running.returncode == 0, stderr
     assert "mail worker (1 mailboxes)" in stderr
 
