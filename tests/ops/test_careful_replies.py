@@ -52,7 +52,6 @@ def test_a_delete_of_no_contact_is_refused_without_a_question(bot: ChatBot) -> N
 
 
 def _older_fuller_acme(bot: ChatBot) -> None:
-    bot.ok("codes countries add NL name=Netherlands")
     bot.ok("setup default_country=NL")
     bot.ok('new company "Acme Holding B.V." phone="+31 20 555 0100"')
     bot.ok('new person "Jan de Vries" company=CT000001')
@@ -85,7 +84,6 @@ def test_the_merge_suggestion_keeps_the_older_fuller_card_from_either_side(
 
 @sqlite_only
 def test_between_two_bare_cards_the_older_one_stays(bot: ChatBot) -> None:
-    bot.ok("codes countries add NL name=Netherlands")
     bot.ok("setup default_country=NL")
     bot.ok('new company "Zeta Trading B.V." phone="+31 10 555 0199"')
     bot.ok('new company "Zeta Trading BV" phone="010-5550199"')
@@ -96,7 +94,6 @@ def test_between_two_bare_cards_the_older_one_stays(bot: ChatBot) -> None:
 def test_a_newer_card_with_a_customer_link_is_still_merged_into_the_older(
     bot: ChatBot,
 ) -> None:
-    bot.ok("codes countries add NL name=Netherlands")
     bot.ok("setup default_country=NL")
     bot.ok('new company "Kappa Tools B.V." phone="+31 30 555 0123"')
     reply = bot.reply('customer new "Kappa Tools BV" phone="030-5550123"')  # CT000002, linked
@@ -107,7 +104,6 @@ def test_a_newer_card_with_a_customer_link_is_still_merged_into_the_older(
 
 @sqlite_only
 def test_cards_created_together_keep_the_fuller_one(bot: ChatBot) -> None:
-    bot.ok("codes countries add NL name=Netherlands")
     bot.ok("setup default_country=NL")
     bot.ok('new company "Kappa Tools B.V." phone="+31 30 555 0123"')
     bot.ok('new company "Kappa Tools BV" phone="030-5550123"')
