@@ -26,7 +26,7 @@ import logging
 import time
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -433,14 +433,17 @@ def compare(
     found: dict[tuple[int, int], tuple[float, str]] = {}
     compared = 0
     ids, reported = contacts.ids, 0
-    for done, (a, partners) in enumerate(partners_of(candidate_rows(session, since)), 1):
-        if new is not None and a not in new:
-            partners = {b: mask for b, mask in partners.items() if b in new}
-        compared += judge(matcher, contacts, a, partners, found)
-        if done % 1000 == 0:
-            position = bisect_right(ids, a)
-            progress.advance(position - reported)
-            reported = position
+    # closed here, also on Ctrl-C: left to the garbage collector, the cursor would be closed
+    # after its connection, printing "Cannot operate on a closed database" at exit
+    with closing(candidate_rows(session, since)) as rows:
+        for done, (a, partners) in enumerate(partners_of(rows), 1):
+            if new is not None and a not in new:
+                partners = {b: mask for b, mask in partners.items() if b in new}
+            compared += judge(matcher, contacts, a, partners, found)
+            if done % 1000 == 0:
+                position = bisect_right(ids, a)
+                progress.advance(position - reported)
+                reported = position
     # after a failure the rollback takes the table away (it was created in the transaction)
     session.connection().exec_driver_sql(f"DROP TABLE {BLOCKS}")
     progress.advance(len(ids) - reported)
