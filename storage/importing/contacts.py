@@ -51,17 +51,20 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from storage.database import Store
 from storage.errors import UserError
+from storage.importing.headers import HeaderMap
 from storage.importing.numbers import reserve_numbers
 from storage.importing.progress import NoProgress, Progress
-from storage.importing.reading import count_rows
-from storage.importing.report import write_report
+from storage.importing.reading import count_rows, detect_format, read_records
+from storage.importing.report import Failure, tally, write_report
 from storage.importing.rows import read_header
 from storage.importing.validation import Job, Validation, default_workers, validate
 from storage.importing.writer import insert_rows
@@ -77,21 +80,46 @@ class ImportResult:
     path: Path
     dry_run: bool
     created: int = 0
-    failed: int = 0
+    failed: int = 0  # rows refused
+    left_out: int = 0  # imported rows that lost a value a check refused
     report: Path | None = None
     numbers: tuple[str, str] | None = None  # the first and last number taken from the series
+    note: str = ""  # the columns skipped, the file's format
 
     def summary(self) -> str:
         verb = "would be created" if self.dry_run else "created"
-        text = f"{self.path.name}: {self.created} contacts {verb}, {self.failed} rows failed"
+        text = f"{self.path.name}: {self.created} contacts {verb}"
+        if self.left_out:
+            text += f" ({self.left_out} without a value that was refused)"
+        text += f", {self.failed} rows refused"
         if self.numbers and not self.dry_run:
             text += f" (new numbers {self.numbers[0]}–{self.numbers[1]})"
         text += "."
+        text += self.note
         if self.report is not None:
-            text += f" Failed rows with line and reason: {self.report}."
+            text += f" Line, field, value and reason of each: {self.report}."
         if self.dry_run:
             text += " Dry run: nothing was written to the database."
         return text
+
+
+@dataclass(frozen=True)
+class Table:
+    """What an import reads, whatever the file: the header matched to fields, the records
+    after it as (line, cells), and the header cells the reject report repeats."""
+
+    header: HeaderMap
+    records: Callable[[], Iterator[tuple[int, list[str]]]]
+    note: str = ""
+    rows: int | None = None  # how many records (counted from the file's lines when None)
+    refused: tuple[Failure, ...] = ()  # records refused while reading (a vCard unreadable)
+
+
+def csv_table(path: Path, encoding: str | None = None, delimiter: str | None = None) -> Table:
+    """A CSV file as a Table: its encoding and delimiter detected unless given."""
+    fmt = detect_format(path, encoding, delimiter)
+    header = read_header(path, fmt)
+    return Table(header, partial(read_records, path, fmt), header.unknown_note())
 
 
 # --- the command --------------------------------------------------------------------------
@@ -104,19 +132,27 @@ def import_contacts(
     dry_run: bool = False,
     progress: Progress | None = None,
     workers: int | None = None,
+    strict: bool = False,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    table: Table | None = None,
 ) -> ImportResult:
     """Import the contacts of the CSV file at `path`; see the module docstring.
 
+    `strict`: a bad value refuses its row (by default the row is imported without it).
+    `encoding`, `delimiter`: the file's, when detecting them is not wanted. `table`: the file
+    read already as rows (the vCard import); `path` then only names it and its report.
     `workers`: processes that validate (default: one per CPU, up to MAX_WORKERS, for files of
     PARALLEL_FROM rows or more; one below that).
     """
-    header = read_header(path)
-    total = count_rows(path)
+    table = table or csv_table(path, encoding, delimiter)
+    total = count_rows(path) if table.rows is None else table.rows
+    parts = [] if dry_run else _rule_parts(store, total)
     with tempfile.TemporaryDirectory(prefix="contactbot-import-") as spill_dir:
         job = Job(
             store,
             path,
-            Validation(header, parts=[] if dry_run else _rule_parts(store, total)),
+            Validation(table.header, table.records, strict=strict, parts=parts),
             workers or default_workers(total),
             progress or NoProgress(),
             Path(spill_dir),
@@ -124,8 +160,17 @@ def import_contacts(
         )
         chunks = validate(job)
         state = job.state
-        result = ImportResult(path, dry_run, created=state.good, failed=len(state.failures))
-        result.report = write_report(path, header, state.failures)
+        state.failures += table.refused
+        outcome = tally(state.failures)
+        result = ImportResult(
+            path,
+            dry_run,
+            created=state.good,
+            failed=outcome.refused,
+            left_out=outcome.left_out,
+            note=table.note,
+        )
+        result.report = write_report(path, table.header.cells, state.failures)
         if not dry_run and state.good:
             _write(job, chunks, result)
     return result
@@ -163,4 +208,4 @@ def _first_line(error: Exception) -> str:
     return (str(error).strip().splitlines() or [""])[0][:200]
 
 
-__all__ = ["ImportResult", "import_contacts"]
+__all__ = ["ImportResult", "Table", "csv_table", "import_contacts"]
