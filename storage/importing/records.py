@@ -99,7 +99,7 @@ def _import_row(
     """Write one row; returns (got a contact, that contact has possible duplicates, the
     values left out)."""
     width = len(header.cells)
-    if len(cells) > width and any(cell.strip() for cell in cells[width:]):
+    if len(cells) > width:
         raise UserError(f"the row has {len(cells)} cells; the header names {width}.")
     values = {name: cell for name, (cell, _at) in header.values(cells).items()}
     no = values.pop("no", "").strip() or None

@@ -75,7 +75,7 @@ def parse_row(header: HeaderMap, cells: list[str]) -> Row:
     """Cells to a kind, an explicit number and the given (non-blank) fields. A row that names
     only a company (an Outlook or phone entry for a firm) is that company."""
     width = len(header.cells)
-    if len(cells) > width and any(cell.strip() for cell in cells[width:]):
+    if len(cells) > width:
         raise UserError(f"the row has {len(cells)} cells; the header names {width}.")
     values = {name: cell for name, (cell, _position) in header.values(cells).items()}
     no = values.pop("no", "").strip().upper() or None

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from storage.database import Store
 from storage.errors import UserError
@@ -115,7 +115,12 @@ def decode_quoted_printable(text: str) -> str:
             decoded = raw.decode(encoding)
         except (LookupError, UnicodeDecodeError):
             decoded = raw.decode("cp1252", errors="replace")
-        params = _CHARSET.sub("", _QP.sub("", name))
+        params = ";".join(
+            part
+            for part in name.split(";")
+            if part.upper() not in ("ENCODING=QUOTED-PRINTABLE", "QUOTED-PRINTABLE")
+            and not part.upper().startswith("CHARSET=")
+        )
         escaped = decoded.replace("\r\n", "\n").replace("\n", "\\n")
         out.append(f"{params}:{escaped}")
     return "\r\n".join(out)
@@ -240,18 +245,12 @@ def _countries(store: Store) -> dict[str, str]:
     return table
 
 
-def _stored_companies(store: Store, names: set[str]) -> set[str]:
-    """Which of the case-folded company `names` the database has."""
-    found: set[str] = set()
-    wanted = sorted(names)
+def _stored_companies(store: Store) -> set[str]:
+    """The database's company names in lower case (as the import's company finder compares
+    them; in Python, since SQLite's lower() knows only ASCII)."""
     with store.session() as session:
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            query = select(func.lower(Contact.name)).where(
-                Contact.type == ContactType.COMPANY, func.lower(Contact.name).in_(chunk)
-            )
-            found.update(session.scalars(query))
-    return {name.casefold() for name in found}
+        query = select(Contact.name).where(Contact.type == ContactType.COMPANY)
+        return {name.lower() for name in session.scalars(query)}
 
 
 @dataclass(frozen=True)
@@ -292,13 +291,8 @@ def read_vcards(store: Store, path: Path, encoding: str | None = None) -> VcardR
 
 def _rows(store: Store, parsed: list[tuple[int, CardRow | str]]) -> VcardRows:
     rows = [(line, card) for line, card in parsed if isinstance(card, CardRow)]
-    in_file = {card.fields["name"].casefold() for _, card in rows if card.company_card}
-    named = {
-        card.fields["company"].casefold()
-        for _, card in rows
-        if not card.company_card and card.fields.get("company")
-    }
-    have = in_file | _stored_companies(store, named - in_file)
+    in_file = {card.fields["name"].lower() for _, card in rows if card.company_card}
+    have = in_file | _stored_companies(store)
     records: list[tuple[int, list[str]]] = []
     refused: list[Failure] = []
     for line, card in parsed:
@@ -306,8 +300,8 @@ def _rows(store: Store, parsed: list[tuple[int, CardRow | str]]) -> VcardRows:
             refused.append(Failure(line, card, []))
             continue
         company = card.fields.get("company", "")
-        if not card.company_card and company and company.casefold() not in have:
-            have.add(company.casefold())
+        if not card.company_card and company and company.lower() not in have:
+            have.add(company.lower())
             records.append((line, _cells({"type": "company", "name": company})))
         records.append((line + 1, _cells(card.fields)))
     notes = sum(1 for _, card in rows if card.note)
