@@ -139,20 +139,24 @@ def test_outlook_headers_take_the_business_address_whole(store: Store, tmp_path:
         "Mobile Phone", "E-mail Address", "E-mail 2 Address", "Web Page", "Categories",
     ]  # fmt: skip
     rows = [
-        ["", "Anna", "", "Bakker", "", "Buyer", "Damrak 1", "Amsterdam", "1012 LG", "NL",
+        ["", "Anna", "", "Bakker", "Acme Trading", "Buyer", "Damrak 1", "Amsterdam", "1012 LG", "NL",
          "Thuisweg 2", "Haarlem", "2011 AA", "+31 20 555 0101", "+31 23 555 0102",
          "+31 6 1234 5678", "anna@acme.example", "anna@home.example", "acme.example", "VIP"],
         ["Mr.", "Bram", "", "de Vries", "", "", "", "", "", "", "Thuisweg 9", "Haarlem",
          "2011 AB", "", "+31 23 555 0103", "", "", "bram@home.example", "", ""],
+        ["", "", "", "", "Acme Trading", "", "", "Amsterdam", "", "", "", "", "", "", "", "",
+         "", "", "", ""],  # only a company: that company, which Anna joins
     ]  # fmt: skip
     path = tmp_path / "outlook.csv"
     with path.open("w", encoding="utf-8", newline="") as handle:
         csv.writer(handle).writerows([header, *rows])
     result = import_contacts(store, path)
-    assert (result.created, result.failed) == (2, 0), result.summary()
+    assert (result.created, result.failed) == (3, 0), result.summary()
     assert result.summary().count("`Title`") == 1 and "`Categories`" in result.summary()
-    contacts = {c.surname: c for c in cards(store).values()}
+    contacts = {c.surname or c.name: c for c in cards(store).values()}
     anna, bram = contacts["Bakker"], contacts["de Vries"]
+    acme = contacts["Acme Trading"]
+    assert acme.type is ContactType.COMPANY and anna.company.no == acme.no
     assert (anna.first_name, anna.job_title, anna.type) == ("Anna", "Buyer", ContactType.PERSON)
     assert (anna.address, anna.city, anna.post_code) == ("Damrak 1", "Amsterdam", "1012 LG")
     assert (anna.phone, anna.mobile) == ("+31 20 555 0101", "+31 6 1234 5678")

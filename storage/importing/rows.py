@@ -72,8 +72,9 @@ class Row:
 
 
 def parse_row(header: HeaderMap, cells: list[str]) -> Row:
-    """Cells to a kind, an explicit number and the given (non-blank) fields. A row that names
-    only a company (an Outlook or phone entry for a firm) is that company."""
+    """Cells to a kind, an explicit number and the given (non-blank) fields. In a file without
+    a name column (Outlook's, Google's: first and last names), a row that names only a company
+    is that company."""
     width = len(header.cells)
     if len(cells) > width:
         raise UserError(f"the row has {len(cells)} cells; the header names {width}.")
@@ -85,7 +86,12 @@ def parse_row(header: HeaderMap, cells: list[str]) -> Row:
     type_cell = values.pop("type", "")
     check_text("type", type_cell)
     kind = kind_or_none(type_cell) if type_cell.strip() else None
-    if kind is not ContactType.PERSON and "company" in values and not NAME_FIELDS & set(values):
+    if (
+        kind is not ContactType.PERSON
+        and "name" not in header.fields  # Outlook's and Google's files: no name column
+        and "company" in values
+        and not NAME_FIELDS & set(values)
+    ):
         values["name"] = values.pop("company")
         type_cell = ContactType.COMPANY.value
     return Row(_kind(type_cell, values), no, values)
