@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import codecs
 import csv
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -21,7 +23,7 @@ from storage.importing.reading import detect_format
 from storage.importing.vcard import import_vcards
 from storage.models import Contact, ContactType, CountryRegion
 from tests.conftest import ChatBot
-from tests.test_import_export import cards, report
+from tests.test_import_export import CONTACTBOT, cards, report
 from tests.test_store_rules import assert_typed_again_warns, kbot, keys_current  # noqa: F401
 
 BC_CAPTIONS = (
@@ -139,7 +141,8 @@ def test_outlook_headers_take_the_business_address_whole(store: Store, tmp_path:
         "Mobile Phone", "E-mail Address", "E-mail 2 Address", "Web Page", "Categories",
     ]  # fmt: skip
     rows = [
-        ["", "Anna", "", "Bakker", "Acme Trading", "Buyer", "Damrak 1", "Amsterdam", "1012 LG", "NL",
+        ["", "Anna", "", "Bakker", "Acme Trading", "Buyer", "Damrak 1", "Amsterdam", "1012 LG",
+         "NL",
          "Thuisweg 2", "Haarlem", "2011 AA", "+31 20 555 0101", "+31 23 555 0102",
          "+31 6 1234 5678", "anna@acme.example", "anna@home.example", "acme.example", "VIP"],
         ["Mr.", "Bram", "", "de Vries", "", "", "", "", "", "", "Thuisweg 9", "Haarlem",
@@ -208,9 +211,7 @@ ONLY_ORG = (
 )
 
 
-def test_a_vcard_30_person_joins_its_company_which_is_created(
-    store: Store, tmp_path: Path
-) -> None:
+def test_a_vcard_30_person_joins_its_company_which_is_created(store: Store, tmp_path: Path) -> None:
     path = tmp_path / "google.vcf"
     path.write_text(GOOGLE_30, encoding="utf-8")
     with store.transaction() as session:
@@ -332,3 +333,35 @@ def test_an_import_into_a_filled_database_pairs_new_rows_with_stored_ones(
             assert session.scalars(select(DupeKey.value).where(DupeKey.contact_id == new)).all()
     finally:
         store.dispose()
+
+
+def test_the_cli_imports_a_vcf_by_its_extension_and_takes_the_options(
+    database_url: str, tmp_path: Path
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("")
+    env = {
+        **os.environ,
+        "CONTACTBOT_DATABASE_URL": database_url,
+        "CONTACTBOT_DATA_DIR": str(tmp_path / "data"),
+    }
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [str(CONTACTBOT), "--config", str(config), *args]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+
+    path = tmp_path / "phone.vcf"
+    path.write_text(GOOGLE_30, encoding="utf-8")
+    dry = run("import", "contacts", str(path), "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "phone.vcf: 2 contacts would be created (1 without a value" in dry.stdout
+    strict = run("import", "contacts", str(path), "--strict")
+    assert strict.returncode == 1, strict.stderr  # Eva's country `Netherlands` is unknown
+    assert "1 contacts created, 1 rows refused" in strict.stdout
+    semicolons = tmp_path / "excel.csv"
+    semicolons.write_bytes("Name;City\r\nBrasserie Noël;Liège\r\n".encode("cp1252"))
+    done = run("import", "contacts", str(semicolons), "--encoding", "cp1252", "--delimiter", ";")
+    assert done.returncode == 0 and "1 contacts created, 0 rows refused" in done.stdout
+    bad = run("import", "contacts", str(semicolons), "--encoding", "nope")
+    assert bad.returncode == 2 and "Unknown encoding `nope`" in bad.stderr
+    assert "Traceback" not in bad.stderr

@@ -197,9 +197,11 @@ def match_header(path: object, cells: Sequence[str], names: Sequence[str]) -> He
         taken[name, rank] = text
         header.columns.append(Column(position, name, rank))
     if not header.columns:
+        seen = ", ".join(f"`{name}`" for name in header.unknown[:5])
         raise UserError(
-            f"{path}: no column of the header names a field. The first row names the columns, "
-            f"like: {','.join(names[:4])},… (or Business Central's or Outlook's captions)."
+            f"{path}: no column of the header names a field ({seen or 'it is blank'}). The first "
+            f"row names the columns, like: {','.join(names[:4])},… (or Business Central's or "
+            "Outlook's captions)."
         )
     return header
 
