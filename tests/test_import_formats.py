@@ -20,6 +20,7 @@ from storage.duplicates.models import DupeKey, DupePair
 from storage.errors import UserError
 from storage.importing.contacts import import_contacts
 from storage.importing.reading import detect_format
+from storage.importing.salvage import field_of
 from storage.importing.vcard import import_vcards
 from storage.models import Contact, ContactType, CountryRegion
 from tests.conftest import ChatBot
@@ -365,3 +366,22 @@ def test_the_cli_imports_a_vcf_by_its_extension_and_takes_the_options(
     bad = run("import", "contacts", str(semicolons), "--encoding", "nope")
     assert bad.returncode == 2 and "Unknown encoding `nope`" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_which_field_a_refusal_names() -> None:
+    fields = {"email": "x@", "country": "ZZ", "city": "Oslo", "job_title": "Boss"}
+    assert field_of("email: `x@` is not an email address.", fields) == "email"
+    assert field_of("job_title applies to persons only; a company.", fields) == "job_title"
+    assert field_of("country/region `ZZ` does not exist. Add it …", fields) == "country"
+    assert field_of("The number CT1 is taken already.", fields) is None
+    assert field_of("name: 101 characters is too long", fields) is None  # not in the row
+
+
+def test_a_company_row_loses_a_person_only_value_not_itself(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "companies.csv"
+    path.write_text("type,name,job_title,city\ncompany,Acme,Boss,Leiden\n", encoding="utf-8")
+    result = import_contacts(store, path)
+    assert (result.created, result.failed, result.left_out) == (1, 0, 1)
+    [contact] = cards(store).values()
+    assert (contact.name, contact.city, contact.job_title) == ("Acme", "Leiden", "")
+    assert [row["field"] for row in report(path)] == ["job_title"]

@@ -46,8 +46,9 @@ class Draft:
 
 #: The fields that make a contact's name: a row without any of them cannot be a contact.
 NAME_FIELDS = frozenset({"name", "first_name", "middle_name", "surname"})
-#: Fields whose bad value refuses the row instead of being left out: the name, and the
-#: company a person belongs to (without it the person would land outside its company).
+#: Fields whose bad value refuses a person's row instead of being left out: the name, and the
+#: company it belongs to (without it the person would land outside its company); of a
+#: company's row only the name.
 PROTECTED_FIELDS = NAME_FIELDS | {"company"}
 
 

@@ -27,6 +27,7 @@ from storage.importing.numbers import taken_in_database
 from storage.importing.progress import Progress
 from storage.importing.report import Failure
 from storage.importing.rows import (
+    NAME_FIELDS,
     PROTECTED_FIELDS,
     Draft,
     Peek,
@@ -165,7 +166,8 @@ def _build(
             session, row.kind, checked_fields(fields), new=Draft, find_company=state.finder.find
         )
 
-    draft, dropped = salvage(build, row.fields, protected=PROTECTED_FIELDS, strict=state.strict)
+    protected = PROTECTED_FIELDS if row.kind is ContactType.PERSON else NAME_FIELDS
+    draft, dropped = salvage(build, row.fields, protected=protected, strict=state.strict)
     assert isinstance(draft, Draft)
     into += [Failure(line, d.reason, cells, d.field, d.value, refused=False) for d in dropped]
     draft.no = row.no
