@@ -1,9 +1,17 @@
-"""Importing contacts from a CSV file: `contactbot import contacts FILE.csv [--dry-run]`.
+"""Importing contacts from a CSV file: `contactbot import contacts FILE.csv [--dry-run]`
+(and from a vCard file, read into the same rows by storage/importing/vcard.py).
 
-The file: a header row names the columns with the field names of storage/fields.py
-(CSV_COLUMNS: `no`, `type`, `name`, …, `company`, …). An unknown, blank or repeated column
-refuses the whole file before any row is read. A blank cell means "not given", so the setup's
-defaults and the company's inheritance fill it exactly as for `new`.
+The file: its encoding and delimiter are detected (storage/importing/reading.py); a header row
+names the columns, matched to the contact fields (storage/importing/headers.py: field names,
+card labels, Business Central's captions, Outlook's and Google's headers). A column matching
+no field is skipped and named in the summary; a header with no name column, or two columns for
+one field, refuses the whole file before any row is read. A blank cell means "not given", so
+the setup's defaults and the company's inheritance fill it exactly as for `new`.
+
+A bad value costs that value, not the row (storage/importing/salvage.py): the row is imported
+without the field and the report lists line, field, value and reason. A row is refused whole
+when it cannot be a contact (no name or a bad one, a person whose company cannot be found, a
+number that is taken, more cells than the header); `strict` refuses it for any bad value.
 
 `type` is company or person. Left blank, a row is a person when it fills a field that only
 persons have (first_name, middle_name, surname, company, job_title, level) and a company
@@ -23,7 +31,7 @@ differs, because a million ORM flushes take far too long:
    or on an earlier line fails). All numbers are taken in one short transaction, so the series
    row is locked for a moment, not for the whole import.
 4. All good rows are inserted in ONE transaction, in batches of BATCH rows: companies first
-   (their persons need their ids), then persons. See _Writer for how (COPY on PostgreSQL);
+   (their persons need their ids), then persons. See writer.py for how (COPY on PostgreSQL);
    on SQLite the find index is fed once for all new rows instead of by trigger per row.
 
 Speed: the shared rules cost about 150 µs of CPU a row (phone and email parsing are half of
@@ -38,9 +46,15 @@ simply be imported again; the only trace is a gap in the number series, as Busin
 series can have too. The price: on SQLite the insert holds the database's write lock for its
 duration (some tens of seconds per million rows); other writers wait for the busy timeout.
 
-Failed rows are written to `<stem>.errors.csv` beside the input: line (the physical line the
-row starts on; the header is line 1), reason, then the row's cells as they were. A dry run
-validates the same way and writes that report, but nothing to the database.
+Refused rows and left-out values are written to `<stem>.errors.csv` beside the input
+(storage/importing/report.py): line (the physical line the row starts on; the header is line
+1), outcome, field, value, reason, then the row's cells as they were. A dry run validates the
+same way and writes that report, but nothing to the database.
+
+Duplicate keys: the store rules' parts in the import (storage.rules.BulkImport; the duplicates
+plugin's is storage/duplicates/bulk.py) see each good row in the validation workers and each
+batch as it is written, in the same transaction, so imported contacts are offered as
+duplicates of what is typed next with no `dupes scan` in between.
 
 Validated persons wait for step 4 in temporary files (marshal, one per worker), so memory
 holds the companies of the file but not its persons.
