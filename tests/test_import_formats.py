@@ -8,6 +8,7 @@ import codecs
 import csv
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -385,3 +386,52 @@ def test_a_company_row_loses_a_person_only_value_not_itself(store: Store, tmp_pa
     [contact] = cards(store).values()
     assert (contact.name, contact.city, contact.job_title) == ("Acme", "Leiden", "")
     assert [row["field"] for row in report(path)] == ["job_title"]
+
+
+IMPORT_IN_A_PROCESS = """
+import sys
+from pathlib import Path
+from bot.runtime import default_rules
+from storage.database import Store
+from storage.importing.contacts import import_contacts
+store = Store(sys.argv[1], default_rules())
+result = import_contacts(store, Path(sys.argv[2]))
+print(result.created, result.failed)
+"""
+
+
+def test_new_in_another_process_during_a_bulk_import(
+    kbot: ChatBot,  # noqa: F811
+    database_url: str,
+    tmp_path: Path,
+) -> None:
+    """A first import (the bulk keys path: the value index dropped, on PostgreSQL the foreign
+    key too, under a lock on contacts) while another process types `new`: both succeed, no
+    deadlock, and the imported look-alike and the typed company end up a pair."""
+    path = tmp_path / "many.csv"
+    rows = "".join(f"company,Firm {n} Trading,Street {n},Town {n % 50}\n" for n in range(3000))
+    path.write_text(
+        "type,name,address,city,phone\n"
+        "company,Acme Holding B.V.,Keizersgracht 1,Amsterdam,+31 20 555 0100\n" + rows,
+        encoding="utf-8",
+    )
+    importer = subprocess.Popen(
+        [sys.executable, "-c", IMPORT_IN_A_PROCESS, database_url, str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    typed = 0
+    while importer.poll() is None or typed == 0:
+        reply = kbot.reply(f'new company "Typed {typed} Ltd" city=Utrecht')
+        assert reply.ok, reply.text
+        typed += 1
+    out, err = importer.communicate(timeout=300)
+    assert importer.returncode == 0, err
+    assert out.split() == ["3001", "0"]
+    reply = kbot.reply(
+        'new company "Acme Holding BV" address="Keizersgracht 1" city=Amsterdam '
+        'phone="+31 20 555 0100"'
+    )
+    assert reply.ok and any(note.startswith("possible duplicate of ") for note in reply.notes)

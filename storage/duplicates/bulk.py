@@ -10,7 +10,8 @@ scan's own functions), and the pairs among the contacts already stored stay as t
 On a table with fewer contacts than the file has rows (a first import, typically) the value
 index of dupe_keys is dropped while the keys are written and built once at the end, as a first
 scan does, and on PostgreSQL its foreign key is added again at the end instead of being
-checked row by row; on a large table both are kept up to date instead.
+checked row by row (other writers of contacts then wait for the import to commit, as they do
+on SQLite for every import); on a large table both are kept up to date instead.
 """
 
 from __future__ import annotations
@@ -70,13 +71,21 @@ class BulkKeying:
             return (keys,)
         return (keys, item.blob, self.matcher.pack(item))
 
+    def begin(self, session: Session) -> None:
+        """Before the first row is written: on a bulk write, the value index goes (and on
+        PostgreSQL the foreign key), after taking the lock that adding the key back needs,
+        so that the import never waits for a lock while holding dupe_keys: a `new` meanwhile
+        waits for the import to commit (as every writer does on SQLite during an import)."""
+        if not self.drop_index:
+            return
+        connection = session.connection()
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql("LOCK TABLE contacts IN SHARE ROW EXCLUSIVE MODE")
+            self.foreign_keys = _drop_foreign_keys(session)
+        connection.exec_driver_sql(f"DROP INDEX IF EXISTS {KEY_INDEX}")
+        self.dropped = True
+
     def written(self, session: Session, ids: Sequence[int], extras: Sequence[Any]) -> None:
-        if self.drop_index and not self.dropped:
-            connection = session.connection()
-            connection.exec_driver_sql(f"DROP INDEX IF EXISTS {KEY_INDEX}")
-            if connection.dialect.name == "postgresql":
-                self.foreign_keys = _drop_foreign_keys(session)
-            self.dropped = True
         self.keys += write_key_rows(session, _key_rows(ids, extras))
         if self.pairs:
             for id_, extra in zip(ids, extras, strict=True):
