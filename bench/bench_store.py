@@ -21,15 +21,19 @@ wall time is the import figure. Then, through the real dispatcher (bot.runtime.b
 Prints one line per backend and size (p50/p95 in milliseconds), then find per kind.
 --reuse keeps an already seeded database (with --keep for SQLite) and skips the import.
 The store is opened with the installed plugins' rules (bot.runtime.default_rules), so the
-import includes the duplicate keys and pairs, built in bulk after the rows are written;
---no-keys opens it without them (the import as it was before issue 13).
-Figures are noisy on a shared machine: compare runs made together.
+import includes the duplicate keys and pairs, written as the import writes each batch
+(storage/duplicates/bulk.py); --no-keys opens it without them (the import as it was before
+issue 13). Figures are noisy on a shared machine: compare runs made together; the import line
+also gives the CPU seconds of this process and its workers (not the database server's) and
+the load average.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import resource
 import statistics
 import sys
 import tempfile
@@ -244,11 +248,27 @@ def _store(url: str, args: argparse.Namespace) -> Store:
 
 def _seed(store: Store, csv_path: Path) -> float:
     prepare(store)
+    cpu = _cpu_seconds()
     started = time.perf_counter()
     result = import_contacts(store, csv_path)
     seconds = time.perf_counter() - started
-    print(f"  imported {result.created} ({result.failed} failed) in {seconds:.1f} s", flush=True)
+    print(
+        f"  imported {result.created} ({result.failed} refused, {result.left_out} without a "
+        f"value) in {seconds:.1f} s, {_cpu_seconds() - cpu:.1f} s CPU, "
+        f"load {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
     return seconds
+
+
+def _cpu_seconds() -> float:
+    """User and system CPU seconds of this process and its finished children (the import's
+    validation workers)."""
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _has_rows(url: str) -> bool:

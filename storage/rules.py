@@ -50,6 +50,9 @@ class BulkImport(Protocol):
         this row, a marshal-able value. `draft` has the contact's columns as attributes
         (no id yet)."""
 
+    def begin(self, session: Session) -> None:
+        """In the import's transaction, before its first row is written."""
+
     def written(self, session: Session, ids: Sequence[int], extras: Sequence[Any]) -> None:
         """A batch just written: the new contacts' ids and what `row` gave for each."""
 

@@ -77,7 +77,7 @@ def test_three_imported_customers_get_contacts_once(
     path.write_text(THREE, encoding="utf-8")
     status, out, err = cli("import", "customers", str(path), capsys=capsys)
     assert (status, err) == (0, "")
-    assert out.strip() == "customers.csv: 3 customers created, 0 rows failed."
+    assert out.strip() == "customers.csv: 3 customers created, 0 rows refused."
     assert _state(database_url) == ([], [])
 
     status, out, _ = cli("contacts", "from", "customers", capsys=capsys)
@@ -131,15 +131,15 @@ def test_bad_rows_are_reported_beside_the_file_and_the_good_ones_kept(
     report = tmp_path / "vendors.errors.csv"
     assert status == 1
     assert out.strip() == (
-        "vendors.csv: 2 vendors created (2 with a new contact), 3 rows failed. "
-        f"Failed rows with line and reason: {report}."
+        "vendors.csv: 4 vendors created (4 with a new contact), 2 without a value that was "
+        f"refused, 1 rows refused. Line, field, value and reason of each: {report}."
     )
     with report.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert [(row["line"], row["name"]) for row in rows] == [
-        ("3", "Same Number"),
-        ("4", "Bad Mail"),
-        ("6", "Bad Country"),
+    assert [(row["line"], row["outcome"], row["field"], row["name"]) for row in rows] == [
+        ("3", "refused", "", "Same Number"),
+        ("4", "imported without it", "email", "Bad Mail"),
+        ("6", "imported without it", "country", "Bad Country"),
     ]
     assert rows[0]["reason"] == "The vendor number V00005 is taken already."
     assert rows[1]["reason"].startswith("email: `x@` is not an email address")
@@ -147,12 +147,19 @@ def test_bad_rows_are_reported_beside_the_file_and_the_good_ones_kept(
     contacts, links = _state(database_url)  # the setup's auto_contact is on by default
     assert contacts == [
         ("CT000001", "company", "Good Vendor"),
-        ("CT000002", "company", "No Name Here"),
+        ("CT000002", "company", "Bad Mail"),
+        ("CT000003", "company", "Bad Country"),
+        ("CT000004", "company", "No Name Here"),
     ]
-    assert links == [("CT000001", "V00005"), ("CT000002", "V00001")]
+    assert links == [
+        ("CT000001", "V00005"),
+        ("CT000002", "V00001"),
+        ("CT000003", "V00002"),
+        ("CT000004", "V00003"),
+    ]
 
     status, out, _ = cli("contacts", "from", "vendors", capsys=capsys)
-    assert "0 created, 2 skipped (linked already)" in out
+    assert "0 created, 4 skipped (linked already)" in out
 
 
 def test_a_dry_run_and_a_bad_header_write_nothing(
@@ -163,15 +170,20 @@ def test_a_dry_run_and_a_bad_header_write_nothing(
     status, out, _ = cli("import", "employees", str(path), "--dry-run", capsys=capsys)
     assert status == 0
     assert out.strip() == (
-        "employees.csv: 1 employees would be created (1 with a new contact), 0 rows failed. "
+        "employees.csv: 1 employees would be created (1 with a new contact), 0 rows refused. "
         "Dry run: nothing was written to the database."
     )
     assert _state(database_url) == ([], [])
     path.write_text("name,currency\nEva,EUR\n", encoding="utf-8")
+    status, out, _ = cli("import", "employees", str(path), "--dry-run", capsys=capsys)
+    assert status == 0
+    assert "Columns skipped (no such field): `currency`." in out  # employees have none
+    path.write_text("city,currency\nLeiden,EUR\n", encoding="utf-8")
     status, _, err = cli("import", "employees", str(path), capsys=capsys)
     assert status == 2
-    assert err.startswith(f"contactbot: {path}: unknown column `currency` in the header.")
+    assert err.startswith(f"contactbot: {path}: the header needs a `name` column")
     assert "Traceback" not in err
+    assert _state(database_url) == ([], [])
 
 
 def test_contacts_from_a_filter_reports_possible_duplicates(

@@ -9,7 +9,9 @@ scan's own functions), and the pairs among the contacts already stored stay as t
 
 On a table with fewer contacts than the file has rows (a first import, typically) the value
 index of dupe_keys is dropped while the keys are written and built once at the end, as a first
-scan does; on a large table it is kept up to date instead (a few keys per row).
+scan does, and on PostgreSQL its foreign key is added again at the end instead of being
+checked row by row (other writers of contacts then wait for the import to commit, as they do
+on SQLite for every import); on a large table both are kept up to date instead.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from storage.duplicates.index import COLUMNS, data_from_row
@@ -55,6 +57,7 @@ class BulkKeying:
         self.pairs = pairs  # autosearch on: find pairs, not only keep keys
         self.drop_index = drop_index
         self.dropped = False
+        self.foreign_keys: list[tuple[str, str]] = []  # (name, definition) dropped, PostgreSQL
         self.blobs: dict[int, str] = {}
         self.packed: dict[int, str] = {}
         self.keys = 0
@@ -68,10 +71,21 @@ class BulkKeying:
             return (keys,)
         return (keys, item.blob, self.matcher.pack(item))
 
+    def begin(self, session: Session) -> None:
+        """Before the first row is written: on a bulk write, the value index goes (and on
+        PostgreSQL the foreign key), after taking the lock that adding the key back needs,
+        so that the import never waits for a lock while holding dupe_keys: a `new` meanwhile
+        waits for the import to commit (as every writer does on SQLite during an import)."""
+        if not self.drop_index:
+            return
+        connection = session.connection()
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql("LOCK TABLE contacts IN SHARE ROW EXCLUSIVE MODE")
+            self.foreign_keys = _drop_foreign_keys(session)
+        connection.exec_driver_sql(f"DROP INDEX IF EXISTS {KEY_INDEX}")
+        self.dropped = True
+
     def written(self, session: Session, ids: Sequence[int], extras: Sequence[Any]) -> None:
-        if self.drop_index and not self.dropped:
-            session.connection().exec_driver_sql(f"DROP INDEX IF EXISTS {KEY_INDEX}")
-            self.dropped = True
         self.keys += write_key_rows(session, _key_rows(ids, extras))
         if self.pairs:
             for id_, extra in zip(ids, extras, strict=True):
@@ -81,9 +95,12 @@ class BulkKeying:
     def finish(self, session: Session, progress: Progress) -> None:
         started = time.perf_counter()
         if self.dropped:
-            session.connection().exec_driver_sql(
-                f"CREATE INDEX {KEY_INDEX} ON dupe_keys (value, contact_id)"
-            )
+            connection = session.connection()
+            connection.exec_driver_sql(f"CREATE INDEX {KEY_INDEX} ON dupe_keys (value, contact_id)")
+            for name, definition in self.foreign_keys:  # checked once, in one join
+                connection.exec_driver_sql(
+                    f'ALTER TABLE dupe_keys ADD CONSTRAINT "{name}" {definition}'
+                )
         log.info("%d keys written, index ready: %.1f s", self.keys, time.perf_counter() - started)
         if self.pairs and self.packed:
             collecting = gc.isenabled()
@@ -125,6 +142,23 @@ class BulkKeying:
                 self.blobs[item.data.id] = item.blob
                 self.packed[item.data.id] = self.matcher.pack(item)
         log.info("%d stored contacts share a block with an imported one", len(ids))
+
+
+def _drop_foreign_keys(session: Session) -> list[tuple[str, str]]:
+    """PostgreSQL: drop dupe_keys' foreign keys for the bulk write and return them to be
+    added again (name, definition) at the end. Checking each of twenty million key rows
+    against contacts costs more than the rest of the keys' write; adding the constraint back
+    checks them all in one join. All within the import's transaction: on a failure the
+    rollback puts them back as they were."""
+    rows = session.execute(
+        text(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = 'dupe_keys'::regclass AND contype = 'f'"
+        )
+    ).all()
+    for name, _definition in rows:
+        session.execute(text(f'ALTER TABLE dupe_keys DROP CONSTRAINT "{name}"'))
+    return [(name, definition) for name, definition in rows]
 
 
 def _key_rows(ids: Sequence[int], extras: Sequence[Any]) -> Iterator[tuple[int, str]]:

@@ -1,9 +1,17 @@
-"""Importing contacts from a CSV file: `contactbot import contacts FILE.csv [--dry-run]`.
+"""Importing contacts from a CSV file: `contactbot import contacts FILE.csv [--dry-run]`
+(and from a vCard file, read into the same rows by storage/importing/vcard.py).
 
-The file: a header row names the columns with the field names of storage/fields.py
-(CSV_COLUMNS: `no`, `type`, `name`, …, `company`, …). An unknown, blank or repeated column
-refuses the whole file before any row is read. A blank cell means "not given", so the setup's
-defaults and the company's inheritance fill it exactly as for `new`.
+The file: its encoding and delimiter are detected (storage/importing/reading.py); a header row
+names the columns, matched to the contact fields (storage/importing/headers.py: field names,
+card labels, Business Central's captions, Outlook's and Google's headers). A column matching
+no field is skipped and named in the summary; a header with no name column, or two columns for
+one field, refuses the whole file before any row is read. A blank cell means "not given", so
+the setup's defaults and the company's inheritance fill it exactly as for `new`.
+
+A bad value costs that value, not the row (storage/importing/salvage.py): the row is imported
+without the field and the report lists line, field, value and reason. A row is refused whole
+when it cannot be a contact (no name or a bad one, a person whose company cannot be found, a
+number that is taken, more cells than the header); `strict` refuses it for any bad value.
 
 `type` is company or person. Left blank, a row is a person when it fills a field that only
 persons have (first_name, middle_name, surname, company, job_title, level) and a company
@@ -23,7 +31,7 @@ differs, because a million ORM flushes take far too long:
    or on an earlier line fails). All numbers are taken in one short transaction, so the series
    row is locked for a moment, not for the whole import.
 4. All good rows are inserted in ONE transaction, in batches of BATCH rows: companies first
-   (their persons need their ids), then persons. See _Writer for how (COPY on PostgreSQL);
+   (their persons need their ids), then persons. See writer.py for how (COPY on PostgreSQL);
    on SQLite the find index is fed once for all new rows instead of by trigger per row.
 
 Speed: the shared rules cost about 150 µs of CPU a row (phone and email parsing are half of
@@ -38,9 +46,15 @@ simply be imported again; the only trace is a gap in the number series, as Busin
 series can have too. The price: on SQLite the insert holds the database's write lock for its
 duration (some tens of seconds per million rows); other writers wait for the busy timeout.
 
-Failed rows are written to `<stem>.errors.csv` beside the input: line (the physical line the
-row starts on; the header is line 1), reason, then the row's cells as they were. A dry run
-validates the same way and writes that report, but nothing to the database.
+Refused rows and left-out values are written to `<stem>.errors.csv` beside the input
+(storage/importing/report.py): line (the physical line the row starts on; the header is line
+1), outcome, field, value, reason, then the row's cells as they were. A dry run validates the
+same way and writes that report, but nothing to the database.
+
+Duplicate keys: the store rules' parts in the import (storage.rules.BulkImport; the duplicates
+plugin's is storage/duplicates/bulk.py) see each good row in the validation workers and each
+batch as it is written, in the same transaction, so imported contacts are offered as
+duplicates of what is typed next with no `dupes scan` in between.
 
 Validated persons wait for step 4 in temporary files (marshal, one per worker), so memory
 holds the companies of the file but not its persons.
@@ -51,17 +65,20 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from storage.database import Store
 from storage.errors import UserError
+from storage.importing.headers import HeaderMap
 from storage.importing.numbers import reserve_numbers
 from storage.importing.progress import NoProgress, Progress
-from storage.importing.reading import count_rows
-from storage.importing.report import write_report
+from storage.importing.reading import count_rows, detect_format, read_records
+from storage.importing.report import Failure, tally, write_report
 from storage.importing.rows import read_header
 from storage.importing.validation import Job, Validation, default_workers, validate
 from storage.importing.writer import insert_rows
@@ -77,21 +94,46 @@ class ImportResult:
     path: Path
     dry_run: bool
     created: int = 0
-    failed: int = 0
+    failed: int = 0  # rows refused
+    left_out: int = 0  # imported rows that lost a value a check refused
     report: Path | None = None
     numbers: tuple[str, str] | None = None  # the first and last number taken from the series
+    note: str = ""  # the columns skipped, the file's format
 
     def summary(self) -> str:
         verb = "would be created" if self.dry_run else "created"
-        text = f"{self.path.name}: {self.created} contacts {verb}, {self.failed} rows failed"
+        text = f"{self.path.name}: {self.created} contacts {verb}"
+        if self.left_out:
+            text += f" ({self.left_out} without a value that was refused)"
+        text += f", {self.failed} rows refused"
         if self.numbers and not self.dry_run:
             text += f" (new numbers {self.numbers[0]}–{self.numbers[1]})"
         text += "."
+        text += self.note
         if self.report is not None:
-            text += f" Failed rows with line and reason: {self.report}."
+            text += f" Line, field, value and reason of each: {self.report}."
         if self.dry_run:
             text += " Dry run: nothing was written to the database."
         return text
+
+
+@dataclass(frozen=True)
+class Table:
+    """What an import reads, whatever the file: the header matched to fields, the records
+    after it as (line, cells), and the header cells the reject report repeats."""
+
+    header: HeaderMap
+    records: Callable[[], Iterator[tuple[int, list[str]]]]
+    note: str = ""
+    rows: int | None = None  # how many records (counted from the file's lines when None)
+    refused: tuple[Failure, ...] = ()  # records refused while reading (a vCard unreadable)
+
+
+def csv_table(path: Path, encoding: str | None = None, delimiter: str | None = None) -> Table:
+    """A CSV file as a Table: its encoding and delimiter detected unless given."""
+    fmt = detect_format(path, encoding, delimiter)
+    header = read_header(path, fmt)
+    return Table(header, partial(read_records, path, fmt), header.unknown_note())
 
 
 # --- the command --------------------------------------------------------------------------
@@ -104,19 +146,27 @@ def import_contacts(
     dry_run: bool = False,
     progress: Progress | None = None,
     workers: int | None = None,
+    strict: bool = False,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    table: Table | None = None,
 ) -> ImportResult:
     """Import the contacts of the CSV file at `path`; see the module docstring.
 
+    `strict`: a bad value refuses its row (by default the row is imported without it).
+    `encoding`, `delimiter`: the file's, when detecting them is not wanted. `table`: the file
+    read already as rows (the vCard import); `path` then only names it and its report.
     `workers`: processes that validate (default: one per CPU, up to MAX_WORKERS, for files of
     PARALLEL_FROM rows or more; one below that).
     """
-    header = read_header(path)
-    total = count_rows(path)
+    table = table or csv_table(path, encoding, delimiter)
+    total = count_rows(path) if table.rows is None else table.rows
+    parts = [] if dry_run else _rule_parts(store, total)
     with tempfile.TemporaryDirectory(prefix="contactbot-import-") as spill_dir:
         job = Job(
             store,
             path,
-            Validation(header, parts=[] if dry_run else _rule_parts(store, total)),
+            Validation(table.header, table.records, strict=strict, parts=parts),
             workers or default_workers(total),
             progress or NoProgress(),
             Path(spill_dir),
@@ -124,8 +174,17 @@ def import_contacts(
         )
         chunks = validate(job)
         state = job.state
-        result = ImportResult(path, dry_run, created=state.good, failed=len(state.failures))
-        result.report = write_report(path, header, state.failures)
+        state.failures += table.refused
+        outcome = tally(state.failures)
+        result = ImportResult(
+            path,
+            dry_run,
+            created=state.good,
+            failed=outcome.refused,
+            left_out=outcome.left_out,
+            note=table.note,
+        )
+        result.report = write_report(path, table.header.cells, state.failures)
         if not dry_run and state.good:
             _write(job, chunks, result)
     return result
@@ -163,4 +222,4 @@ def _first_line(error: Exception) -> str:
     return (str(error).strip().splitlines() or [""])[0][:200]
 
 
-__all__ = ["ImportResult", "import_contacts"]
+__all__ = ["ImportResult", "Table", "csv_table", "import_contacts"]

@@ -1,5 +1,7 @@
-"""The reject report: `<stem>.errors.csv` beside the input, one row per refused row (line,
-reason, the row's cells as they were), every cell made inert for spreadsheets."""
+"""The reject report: `<stem>.errors.csv` beside the input, one row per refused row and per
+value left out of an imported row: line, outcome (`refused`, or `imported without it`),
+field, value, reason, then the row's cells as they were; every cell made inert for
+spreadsheets. A left-out value of a row that was refused later is not listed: the row is."""
 
 from __future__ import annotations
 
@@ -10,12 +12,37 @@ from pathlib import Path
 
 from storage.spreadsheet import neutralise
 
+REFUSED = "refused"
+LEFT_OUT = "imported without it"
+
 
 @dataclass(frozen=True)
 class Failure:
+    """A refused row (refused=True) or a value left out of an imported one."""
+
     line: int
     reason: str
     cells: list[str]
+    field: str = ""
+    value: str = ""
+    refused: bool = True
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How many rows were refused, and how many imported rows lost a value."""
+
+    refused: int
+    left_out: int
+    listed: list[Failure]
+
+
+def tally(failures: list[Failure]) -> Outcome:
+    """What the report lists, in line order, and the counts for the summary."""
+    refused = {failure.line for failure in failures if failure.refused}
+    listed = [f for f in failures if f.refused or f.line not in refused]
+    left_out = {failure.line for failure in listed if not failure.refused}
+    return Outcome(len(refused), len(left_out), sorted(listed, key=lambda f: f.line))
 
 
 def report_path(path: Path) -> Path:
@@ -23,16 +50,17 @@ def report_path(path: Path) -> Path:
 
 
 def write_report(path: Path, header: Sequence[str], failures: list[Failure]) -> Path | None:
-    """Write the failed rows beside the input (removing a stale report when none failed)."""
+    """Write the report beside the input (removing a stale one when there is nothing to say)."""
     target = report_path(path)
-    if not failures:
+    listed = tally(failures).listed
+    if not listed:
         target.unlink(missing_ok=True)
         return None
     with target.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["line", "reason", *header])
-        for failure in sorted(failures, key=lambda f: f.line):
-            writer.writerow(
-                [failure.line, neutralise(failure.reason), *map(neutralise, failure.cells)]
-            )
+        writer.writerow(["line", "outcome", "field", "value", "reason", *header])
+        for failure in listed:
+            outcome = REFUSED if failure.refused else LEFT_OUT
+            cells = [failure.field, failure.value, failure.reason, *failure.cells]
+            writer.writerow([failure.line, outcome, *map(neutralise, cells)])
     return target

@@ -3,7 +3,6 @@ number and the given fields, and the draft that validation fills."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,8 @@ from typing import Any
 from storage.contacts import _check_length
 from storage.errors import UserError
 from storage.fields import CSV_COLUMNS, PERSON_ONLY_FIELDS
-from storage.importing.reading import read_columns
+from storage.importing.headers import HeaderMap, match_header
+from storage.importing.reading import FileFormat, read_header_cells
 from storage.models import Contact, ContactType
 from storage.text import check_text
 
@@ -44,11 +44,24 @@ class Draft:
         return tuple(getattr(self, name) for name in CARRIED)
 
 
-def read_header(path: Path) -> tuple[str, ...]:
-    """The columns of the file, refused as a whole when one is not a contact field."""
-    header = read_columns(path, CSV_COLUMNS)
-    if not {"name", "first_name", "surname"} & set(header):
-        raise UserError(f"{path}: the header needs a `name` column (or first_name and surname).")
+#: The fields that make a contact's name: a row without any of them cannot be a contact.
+NAME_FIELDS = frozenset({"name", "first_name", "middle_name", "surname"})
+#: Fields whose bad value refuses a person's row instead of being left out: the name, and the
+#: company it belongs to (without it the person would land outside its company); of a
+#: company's row only the name.
+PROTECTED_FIELDS = NAME_FIELDS | {"company"}
+
+
+def read_header(path: Path, fmt: FileFormat) -> HeaderMap:
+    """The file's columns matched to contact fields (storage/importing/headers.py), refused
+    as a whole when none of them can hold a name."""
+    cells = read_header_cells(path, fmt, "type,name,city,phone,email,company")
+    header = match_header(path, cells, CSV_COLUMNS)
+    if not (NAME_FIELDS | {"company"}) & header.fields:
+        raise UserError(
+            f"{path}: the header needs a `name` column (or first_name and surname; "
+            "Outlook's First Name and Last Name; Business Central's Name)."
+        )
     return header
 
 
@@ -59,19 +72,38 @@ class Row:
     fields: dict[str, str]
 
 
-def parse_row(header: Sequence[str], cells: list[str]) -> Row:
-    """Cells to a kind, an explicit number and the given (non-blank) fields."""
-    if len(cells) > len(header):
-        raise UserError(f"the row has {len(cells)} cells; the header names {len(header)}.")
-    values = dict(zip(header, cells, strict=False))
-    for name, cell in values.items():  # a NUL would abort the whole import on PostgreSQL
-        check_text(name, cell, multiline=True)
+def parse_row(header: HeaderMap, cells: list[str]) -> Row:
+    """Cells to a kind, an explicit number and the given (non-blank) fields. In a file without
+    a name column (Outlook's, Google's: first and last names), a row that names only a company
+    is that company."""
+    width = len(header.cells)
+    if len(cells) > width:
+        raise UserError(f"the row has {len(cells)} cells; the header names {width}.")
+    values = {name: cell for name, (cell, _position) in header.values(cells).items()}
     no = values.pop("no", "").strip().upper() or None
     if no is not None:
+        check_text("no", no)
         _check_length("no", no)
     type_cell = values.pop("type", "")
-    fields = {name: value for name, value in values.items() if value.strip()}
-    return Row(_kind(type_cell, fields), no, fields)
+    check_text("type", type_cell)
+    kind = kind_or_none(type_cell) if type_cell.strip() else None
+    if (
+        kind is not ContactType.PERSON
+        and "name" not in header.fields  # Outlook's and Google's files: no name column
+        and "company" in values
+        and not NAME_FIELDS & set(values)
+    ):
+        values["name"] = values.pop("company")
+        type_cell = ContactType.COMPANY.value
+    return Row(_kind(type_cell, values), no, values)
+
+
+def checked_fields(fields: dict[str, str]) -> dict[str, str]:
+    """The fields as build_contact takes them, each cell checked as plain text first (a NUL
+    would abort the whole import on PostgreSQL): a bad one raises naming its field."""
+    for name, cell in fields.items():
+        check_text(name, cell, multiline=True)
+    return fields
 
 
 def kind_or_none(cell: str) -> ContactType | None:
@@ -96,20 +128,28 @@ class Peek:
     """Tells a person row from the others without parsing it (the first pass skips persons,
     and parsing every row cost it a fifth of its time)."""
 
-    def __init__(self, header: Sequence[str]) -> None:
-        self.width = len(header)
-        self.type_at = header.index("type") if "type" in header else None
-        self.no_at = header.index("no") if "no" in header else None
-        self.person_at = [i for i, name in enumerate(header) if name in PERSON_ONLY_FIELDS]
+    def __init__(self, header: HeaderMap) -> None:
+        self.width = len(header.cells)
+        self.type_at = _first(header.positions("type"))
+        self.no_at = _first(header.positions("no"))
+        self.person_at = [
+            column.position for column in header.columns if column.field in PERSON_ONLY_FIELDS
+        ]
+        self.named_at = [
+            column.position for column in header.columns if column.field in NAME_FIELDS
+        ]
+        self.no_columns = len(header.positions("no"))
 
     def person_no(self, cells: list[str]) -> str | None:
-        """A row that _parse surely takes for a person: its own number ("" for none);
-        anything else (a company, a row _parse may refuse): None."""
-        if len(cells) > self.width:
+        """A row that parse_row surely takes for a person: its own number ("" for none);
+        anything else (a company, a row parse_row may refuse): None."""
+        if len(cells) > self.width or self.no_columns > 1:
             return None
         kind = self._cell(cells, self.type_at).lower()
         if kind != "person" and (kind or not any(self._cell(cells, i) for i in self.person_at)):
             return None
+        if not any(self._cell(cells, i) for i in self.named_at):
+            return None  # no name: parse_row may make it a company, or refuse it
         no = self._cell(cells, self.no_at).upper()
         if len(no) > MAX_NO_LENGTH or not no.isprintable():
             return None  # _parse refuses it (a NUL must never reach a query)
@@ -118,3 +158,7 @@ class Peek:
     @staticmethod
     def _cell(cells: list[str], at: int | None) -> str:
         return cells[at].strip() if at is not None and at < len(cells) else ""
+
+
+def _first(positions: list[int]) -> int | None:
+    return positions[0] if positions else None

@@ -22,12 +22,22 @@ from storage.contacts import build_contact
 from storage.database import Store
 from storage.errors import UserError
 from storage.importing.companies import CompanyFinder
+from storage.importing.headers import HeaderMap
 from storage.importing.numbers import taken_in_database
 from storage.importing.progress import Progress
-from storage.importing.reading import read_records
 from storage.importing.report import Failure
-from storage.importing.rows import Draft, Peek, Row, kind_or_none, parse_row
-from storage.models import ContactType
+from storage.importing.rows import (
+    NAME_FIELDS,
+    PROTECTED_FIELDS,
+    Draft,
+    Peek,
+    Row,
+    checked_fields,
+    kind_or_none,
+    parse_row,
+)
+from storage.importing.salvage import salvage
+from storage.models import Contact, ContactType
 from storage.rules import BulkImport
 from storage.setup import get_setup
 
@@ -47,7 +57,9 @@ MAX_WORKERS = 4
 class Validation:
     """Everything the two passes learn, merged in file order by the importing process."""
 
-    header: tuple[str, ...]
+    header: HeaderMap
+    records: Callable[[], Iterator[tuple[int, list[str]]]]  # (line, cells) after the header
+    strict: bool = False  # a bad value refuses its row instead of being left out
     companies: list[Draft] = field(default_factory=list)  # good, in file order (.index)
     company_at: dict[int, Draft] = field(default_factory=dict)  # line -> good company
     failures: list[Failure] = field(default_factory=list)
@@ -126,11 +138,13 @@ def _load_code_tables(session: Session) -> list[object]:
     return [row for table in CODE_TABLES.values() for row in table.all(session)]
 
 
-def _my_chunks(path: Path, worker: int, workers: int) -> Iterator[tuple[int, list[Any]]]:
+def _my_chunks(
+    records: Callable[[], Iterator[tuple[int, list[str]]]], worker: int, workers: int
+) -> Iterator[tuple[int, list[Any]]]:
     """The chunks of records that `worker` validates: every `workers`-th one."""
     chunk: list[tuple[int, list[str]]] = []
     number = 0
-    for index, record in enumerate(read_records(path)):
+    for index, record in enumerate(records()):
         if index // CHUNK != number:
             if chunk:
                 yield number, chunk
@@ -141,10 +155,21 @@ def _my_chunks(path: Path, worker: int, workers: int) -> Iterator[tuple[int, lis
         yield number, chunk
 
 
-def _build(session: Session, row: Row, state: Validation, line: int) -> Draft:
-    """The row validated by `new`'s code, with what each import rule makes of it."""
-    draft = build_contact(session, row.kind, row.fields, new=Draft, find_company=state.finder.find)
+def _build(
+    session: Session, row: Row, state: Validation, line: int, cells: list[str], into: list[Failure]
+) -> Draft:
+    """The row validated by `new`'s code, with what each import rule makes of it; a value a
+    check refuses is left out (storage/importing/salvage.py) and noted in `into`."""
+
+    def build(fields: dict[str, str]) -> Contact:
+        return build_contact(
+            session, row.kind, checked_fields(fields), new=Draft, find_company=state.finder.find
+        )
+
+    protected = PROTECTED_FIELDS if row.kind is ContactType.PERSON else NAME_FIELDS
+    draft, dropped = salvage(build, row.fields, protected=protected, strict=state.strict)
     assert isinstance(draft, Draft)
+    into += [Failure(line, d.reason, cells, d.field, d.value, refused=False) for d in dropped]
     draft.no = row.no
     draft.line = line
     draft.extras = [part.row(draft) for part in state.parts]
@@ -165,7 +190,7 @@ def _companies_worker(worker: int) -> list[_CompanyChunk]:
     job = _job()
     chunks: list[_CompanyChunk] = []
     with _validating_session(job.store) as session:
-        for number, records in _my_chunks(job.path, worker, job.workers):
+        for number, records in _my_chunks(job.state.records, worker, job.workers):
             chunks.append(_check_companies(session, job.state, number, records))
             _count(job, len(records))
     return chunks
@@ -185,7 +210,7 @@ def _check_companies(
         try:
             row = parse_row(state.header, cells)
         except UserError:  # reported by the second pass; its persons are told the line
-            values = dict(zip(state.header, cells, strict=False))
+            values = {name: cell for name, (cell, _at) in state.header.values(cells).items()}
             if kind_or_none(values.get("type", "")) is not ContactType.PERSON:
                 chunk.failed.append((line, None, values.get("name", "")))
             continue
@@ -194,7 +219,8 @@ def _check_companies(
         if row.kind is not ContactType.COMPANY:
             continue
         try:
-            chunk.companies.append((line, _build(session, row, state, line)))
+            draft = _build(session, row, state, line, cells, chunk.failures)
+            chunk.companies.append((line, draft))
         except UserError as error:
             chunk.failures.append(Failure(line, error.message, cells))
             chunk.failed.append((line, row.no, row.fields.get("name", "")))
@@ -245,7 +271,7 @@ def _persons_worker(worker: int) -> list[_PersonChunk]:
         _validating_session(job.store) as session,
         spill_path(job, worker).open("wb") as spill,
     ):
-        for number, records in _my_chunks(job.path, worker, job.workers):
+        for number, records in _my_chunks(job.state.records, worker, job.workers):
             chunk, entries = _check_persons(session, job.state, number, records)
             marshal.dump(entries, spill)
             chunks.append(chunk)
@@ -271,7 +297,7 @@ def _check_persons(
                     chunk.failures.append(Failure(line, state.number_failures[line], cells))
                 continue
             state.check_no(row.no, line)
-            person = _build(session, row, state, line)
+            person = _build(session, row, state, line, cells, chunk.failures)
         except UserError as error:
             chunk.failures.append(Failure(line, error.message, cells))
             continue

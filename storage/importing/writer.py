@@ -57,6 +57,8 @@ class _Parts:
     def __init__(self, connection: Connection, parts: list[BulkImport]) -> None:
         self.parts = parts
         self.session = Session(bind=connection) if parts else None
+        for part in parts:
+            part.begin(self.session)  # type: ignore[arg-type]
 
     def __bool__(self) -> bool:
         return bool(self.parts)
