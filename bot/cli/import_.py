@@ -68,24 +68,16 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     try:
         try:
             with progress_bar() as progress:
+                options = {"dry_run": args.dry_run, "progress": progress, "strict": args.strict}
                 if vcard:
-                    result = import_vcards(
-                        app.store,
-                        args.file,
-                        dry_run=args.dry_run,
-                        progress=progress,
-                        strict=args.strict,
-                        encoding=args.encoding,
-                    )
+                    result = import_vcards(app.store, args.file, encoding=args.encoding, **options)
                 else:
                     result = import_contacts(
                         app.store,
                         args.file,
-                        dry_run=args.dry_run,
-                        progress=progress,
-                        strict=args.strict,
                         encoding=args.encoding,
                         delimiter=args.delimiter,
+                        **options,
                     )
         except KeyboardInterrupt:  # after the bar is closed, so the line stands on its own
             print(f"contactbot: interrupted; {interrupted(args)}", file=sys.stderr)

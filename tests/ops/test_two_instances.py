@@ -6,7 +6,6 @@ instances at once and redelivered after the kill, is answered once (issue 17).""
 
 from __future__ import annotations
 
-import signal
 import socket
 import subprocess
 import time
@@ -17,7 +16,15 @@ import pytest
 from storage.leases import lease_key, mailbox_lease
 from tests.mail.conftest import PASSWORD, PASSWORD_ENV, Dovecot
 from tests.ops.conftest import SCRIPT, cli_env, contactbot
-from tests.ops.test_mail_leases import MAILBOXES, _config, _holders, _logged, _mails, _wait
+from tests.ops.test_mail_leases import (
+    MAILBOXES,
+    _config,
+    _holders,
+    _logged,
+    _mails,
+    _wait,
+    kill_a_holder,
+)
 from tests.slack_double import SlackDouble, slack_double
 from tests.slack_e2e.harness import (
     BOT_TOKEN,
@@ -109,19 +116,9 @@ def test_two_run_instances_answer_each_event_once_and_log_each_mail_once_across_
         for channel, ts, _ in events:
             _wait("each event answered", lambda c=channel, t=ts: _answers(double, c, t) >= 1)
 
-        holders = _holders(postgres_url)
-        victim_name = next(iter(holders.values()))
-        victim = first if victim_name == "contactbot-a" else second
-        survivor_name = "contactbot-b" if victim is first else "contactbot-a"
-        victim.send_signal(signal.SIGKILL)
-        victim.wait(timeout=30)
-        killed_at = time.monotonic()
-        _wait(
-            "the survivor holding every mailbox",
-            lambda: _holders(postgres_url) == dict.fromkeys(keys, survivor_name),
-            timeout=60,
+        survivor_name = kill_a_holder(
+            postgres_url, keys, {"contactbot-a": first, "contactbot-b": second}
         )
-        assert time.monotonic() - killed_at < 60
         for box, user in enumerate(users):
             dovecot.append(user, "INBOX", _mails(box, 20, 10))
         survivor = senders[survivor_name]
