@@ -6,13 +6,10 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import PostgresServer
 from tests.slack_double import BOT_ID, BOT_USER_ID, RESPONSE_URL, Call, SlackDouble
-from tests.slack_e2e.conftest import database, running_app
 from tests.slack_e2e.harness import (
     SlackProcess,
     SlackSender,
@@ -21,24 +18,14 @@ from tests.slack_e2e.harness import (
     numbers_named,
     selected,
 )
+from tests.slack_e2e.test_http_done_when import app
 from tests.slack_unit.helpers import check_blocks
 
 POST = "chat.postMessage"
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def app(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    module_double: SlackDouble,
-    postgres_server: PostgresServer | None,
-) -> Iterator[SlackProcess]:
-    work = tmp_path_factory.mktemp(f"slack-events-{request.param}")
-    with (
-        database(request.param, work, postgres_server) as url,
-        running_app(work, module_double, url) as process,
-    ):
-        yield process
+# `contactbot slack --http` on SQLite, then on PostgreSQL, as test_http_done_when.py runs it.
+__all__ = ["app"]
 
 
 def slash(app: SlackProcess, sender: SlackSender, text: str) -> Call:

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
 from tests.slack_double import RESPONSE_URL, Call, SlackDouble
-from tests.slack_e2e.conftest import database, running_app
 from tests.slack_e2e.harness import (
     SlackProcess,
     SlackSender,
@@ -20,32 +18,14 @@ from tests.slack_e2e.harness import (
     mention,
 )
 from tests.slack_e2e.socket_mode_server import SocketModeServer
+from tests.slack_e2e.test_socket_mode import app, socket_server
 from tests.slack_unit.helpers import check_blocks
 
 POST = "chat.postMessage"
 
 
-@pytest.fixture(scope="module")
-def socket_server() -> Iterator[SocketModeServer]:
-    server = SocketModeServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def app(
-    tmp_path_factory: pytest.TempPathFactory,
-    module_double: SlackDouble,
-    socket_server: SocketModeServer,
-) -> Iterator[SlackProcess]:
-    module_double.socket_mode_url = socket_server.url
-    work = tmp_path_factory.mktemp("slack-socket-events")
-    with (
-        database("sqlite", work, None) as url,
-        running_app(work, module_double, url, http=False) as process,
-    ):
-        socket_server.wait_for_connections(1)
-        yield process
+# The Socket Mode server and the app connected to it, as test_socket_mode.py starts them.
+__all__ = ["app", "socket_server"]
 
 
 @pytest.fixture(scope="module")
