@@ -10,8 +10,9 @@ scan's own functions), and the pairs among the contacts already stored stay as t
 On a table with fewer contacts than the file has rows (a first import, typically) the value
 index of dupe_keys is dropped while the keys are written and built once at the end, as a first
 scan does, and on PostgreSQL its foreign key is added again at the end instead of being
-checked row by row (other writers of contacts then wait for the import to commit, as they do
-on SQLite for every import); on a large table both are kept up to date instead.
+checked row by row (other sessions then wait for the import to commit: dropping the key locks
+contacts, as every import does on SQLite for writers); on a large table both are kept up to
+date instead.
 """
 
 from __future__ import annotations
@@ -73,14 +74,20 @@ class BulkKeying:
 
     def begin(self, session: Session) -> None:
         """Before the first row is written: on a bulk write, the value index goes (and on
-        PostgreSQL the foreign key), after taking the lock that adding the key back needs,
-        so that the import never waits for a lock while holding dupe_keys: a `new` meanwhile
-        waits for the import to commit (as every writer does on SQLite during an import)."""
+        PostgreSQL the foreign key).
+
+        Dropping the foreign key takes ACCESS EXCLUSIVE on contacts (its referential triggers
+        live there), so that lock is taken first, in one step, while the import holds nothing
+        else. Taking a weaker lock first and this one on the drop deadlocked with a `new` that
+        had read contacts and was waiting to insert (seen in CI). Until the import commits,
+        other sessions' reads and writes of contacts wait, as every writer does on SQLite
+        during an import; this path is only taken when the file has more rows than the table.
+        """
         if not self.drop_index:
             return
         connection = session.connection()
         if connection.dialect.name == "postgresql":
-            connection.exec_driver_sql("LOCK TABLE contacts IN SHARE ROW EXCLUSIVE MODE")
+            connection.exec_driver_sql("LOCK TABLE contacts IN ACCESS EXCLUSIVE MODE")
             self.foreign_keys = _drop_foreign_keys(session)
         connection.exec_driver_sql(f"DROP INDEX IF EXISTS {KEY_INDEX}")
         self.dropped = True
