@@ -11,6 +11,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -368,9 +369,8 @@ def _build_contact(
     without ORM bookkeeping); `find_company` resolves the `company` field (see _set_company).
     """
     contact = new(type=kind)
-    for column in Contact.__table__.columns:
-        if column.default is not None and not callable(column.default.arg):
-            setattr(contact, column.key, column.default.arg)
+    for key, value in _column_defaults():
+        setattr(contact, key, value)
     contact.company_name = ""
     # The company first, so that a typed phone without a prefix is read in the country the
     # person takes from it; what is typed is protected from inheritance either way.
@@ -387,6 +387,17 @@ def _build_contact(
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     contact.created_at = contact.modified_at = now
     return contact
+
+
+@cache
+def _column_defaults() -> tuple[tuple[str, object], ...]:
+    """The card's columns with a plain default, as (key, value): looked up once, not for each
+    of an import's million rows."""
+    return tuple(
+        (column.key, column.default.arg)
+        for column in Contact.__table__.columns
+        if column.default is not None and not callable(column.default.arg)
+    )
 
 
 def update_contact(session: Session, contact: Contact, fields: Mapping[str, str]) -> ChangeResult:

@@ -24,6 +24,7 @@ from storage.importing.reading import detect_format
 from storage.importing.salvage import field_of
 from storage.importing.vcard import import_vcards
 from storage.models import Contact, ContactType, CountryRegion
+from storage.setup import update_setup
 from tests.conftest import ChatBot
 from tests.test_import_export import CONTACTBOT, cards, report
 from tests.test_store_rules import assert_typed_again_warns, kbot, keys_current  # noqa: F401
@@ -439,3 +440,42 @@ def test_new_in_another_process_during_a_bulk_import(
         'phone="+31 20 555 0100"'
     )
     assert reply.ok and any(note.startswith("possible duplicate of ") for note in reply.notes)
+
+
+# --- numbers and blank rows at scale's edges ------------------------------------------------
+
+
+def test_numbers_taken_across_a_width_skip_the_ones_on_a_contact(
+    store: Store, tmp_path: Path
+) -> None:
+    """The series runs from one digit to two within the import (KT9, KT10): each width is
+    asked for the numbers on a contact, and a taken one (KT12) is skipped, not duplicated."""
+    with store.transaction() as session:
+        update_setup(session, {"number_prefix": "KT", "number_width": 1})
+        create_contact(session, ContactType.COMPANY, "Stored", no="KT12")
+    path = tmp_path / "fifteen.csv"
+    path.write_text(
+        "type,name\n" + "".join(f"company,Firm {n}\n" for n in range(15)), encoding="utf-8"
+    )
+    result = import_contacts(store, path)
+    assert (result.created, result.failed) == (15, 0), result.summary()
+    numbers = {contact.name: contact.no for contact in cards(store).values()}
+    expected = [f"KT{n}" for n in range(1, 17) if n != 12]
+    assert [numbers[f"Firm {n}"] for n in range(15)] == expected
+    assert numbers["Stored"] == "KT12"
+
+
+def test_rows_of_only_blanks_are_skipped_and_a_guarded_formula_is_restored(
+    store: Store, tmp_path: Path
+) -> None:
+    """White space only (`, ,\\t`) is no record; a `'` an export put before a formula-like
+    cell comes off; line numbers stay the file's."""
+    path = tmp_path / "blanks.csv"
+    path.write_text(
+        "type,name,city\n , ,\t\ncompany,'=Acme,Leiden\n,,\ncompany,Nord\nperson,,Delft",
+        encoding="utf-8",
+    )
+    result = import_contacts(store, path)
+    assert (result.created, result.failed) == (2, 1), result.summary()
+    assert sorted(by_name(store)) == ["=Acme", "Nord"]
+    assert [row["line"] for row in report(path)] == ["6"]

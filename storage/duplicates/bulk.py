@@ -17,7 +17,6 @@ date instead.
 
 from __future__ import annotations
 
-import gc
 import logging
 import time
 from collections.abc import Iterator, Sequence
@@ -26,6 +25,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from storage.collector import collector_paused
 from storage.duplicates.index import COLUMNS, data_from_row
 from storage.duplicates.matcher import Matcher
 from storage.duplicates.scan import (
@@ -35,6 +35,7 @@ from storage.duplicates.scan import (
     analyze,
     compare,
     create_blocks,
+    create_key_index,
     write_key_rows,
     write_pairs,
 )
@@ -103,20 +104,15 @@ class BulkKeying:
         started = time.perf_counter()
         if self.dropped:
             connection = session.connection()
-            connection.exec_driver_sql(f"CREATE INDEX {KEY_INDEX} ON dupe_keys (value, contact_id)")
+            create_key_index(connection)
             for name, definition in self.foreign_keys:  # checked once, in one join
                 connection.exec_driver_sql(
                     f'ALTER TABLE dupe_keys ADD CONSTRAINT "{name}" {definition}'
                 )
         log.info("%d keys written, index ready: %.1f s", self.keys, time.perf_counter() - started)
         if self.pairs and self.packed:
-            collecting = gc.isenabled()
-            gc.disable()  # a million small strings and no cycles
-            try:
+            with collector_paused():  # a million small strings and no cycles
                 self._pairs(session, progress)
-            finally:
-                if collecting:
-                    gc.enable()
         analyze(session)
         log.info("import's duplicates done: %.1f s", time.perf_counter() - started)
 

@@ -21,7 +21,6 @@ Same pairs, scores and explanations as comparing every contact with its blocks i
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import logging
 import time
 from bisect import bisect_right
@@ -34,6 +33,7 @@ from rapidfuzz.fuzz import ratio
 from sqlalchemy import Connection, delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from storage.collector import collector_paused
 from storage.duplicates.index import COLUMNS, data_from_row
 from storage.duplicates.keys import BLOCK_LIMIT, KEY_BITS, NAME, QUICK_LOOK, quick_mask
 from storage.duplicates.matcher import Matcher, Prepared
@@ -79,14 +79,8 @@ def scan(
     session: Session, progress: Progress | None = None, matcher: Matcher | None = None
 ) -> ScanResult:
     """Rebuild all keys and open pairs (see the module docstring)."""
-    collecting = gc.isenabled()
-    gc.disable()  # a million small objects and no cycles: the collector only slows it down
-    try:
-        with _sqlite_cache(session.connection()):
-            return _scan(session, progress or NoProgress(), matcher)
-    finally:
-        if collecting:
-            gc.enable()
+    with collector_paused(), _sqlite_cache(session.connection()):
+        return _scan(session, progress or NoProgress(), matcher)
 
 
 @contextmanager
@@ -136,6 +130,26 @@ def _since(started: float) -> str:
     """Seconds since `started` (perf_counter), with this process's CPU seconds so far: on a
     busy machine the wall time alone says little."""
     return f"{time.perf_counter() - started:.1f} s ({time.process_time():.1f} s CPU)"
+
+
+def create_key_index(connection: Connection) -> None:
+    """Build the value index of dupe_keys (dropped for a bulk write of keys). SQLite sorts
+    with helper threads meanwhile (PRAGMA threads, per connection, put back afterwards): the
+    index of twenty million keys is one big external sort."""
+    sql = f"CREATE INDEX {KEY_INDEX} ON dupe_keys (value, contact_id)"
+    if connection.dialect.name != "sqlite":
+        connection.exec_driver_sql(sql)
+        return
+    before = connection.exec_driver_sql("PRAGMA threads").scalar() or 0
+    connection.exec_driver_sql(f"PRAGMA threads = {SORT_THREADS}")
+    try:
+        connection.exec_driver_sql(sql)
+    finally:
+        connection.exec_driver_sql(f"PRAGMA threads = {int(before)}")
+
+
+#: SQLite's helper threads for sorting an index being built.
+SORT_THREADS = 4
 
 
 def analyze(session: Session) -> None:
@@ -236,9 +250,7 @@ class _Keys:
         elif not self.bulk:  # no contacts at all
             _clear_keys(self.session)
         if not self.indexed:
-            self.session.connection().exec_driver_sql(
-                f"CREATE INDEX {KEY_INDEX} ON dupe_keys (value, contact_id)"
-            )
+            create_key_index(self.session.connection())
 
     def _stored(self, high: int) -> dict[int, set[str]]:
         """Contact id -> its stored keys, for the ids after the previous batch up to `high`

@@ -77,7 +77,12 @@ from storage.errors import UserError
 from storage.importing.headers import HeaderMap
 from storage.importing.numbers import reserve_numbers
 from storage.importing.progress import NoProgress, Progress
-from storage.importing.reading import count_rows, detect_format, read_records
+from storage.importing.reading import (
+    count_rows,
+    detect_format,
+    read_raw_records,
+    restore_cells,
+)
 from storage.importing.report import Failure, tally, write_report
 from storage.importing.rows import read_header
 from storage.importing.validation import Job, Validation, default_workers, validate
@@ -125,6 +130,9 @@ class Table:
     header: HeaderMap
     records: Callable[[], Iterator[tuple[int, list[str]]]]
     note: str = ""
+    #: What makes a record's cells its values (a CSV's formula guard taken off), applied only
+    #: to the records a worker checks: every worker reads them all.
+    clean: Callable[[list[str]], list[str]] = list
     rows: int | None = None  # how many records (counted from the file's lines when None)
     refused: tuple[Failure, ...] = ()  # records refused while reading (a vCard unreadable)
 
@@ -133,7 +141,9 @@ def csv_table(path: Path, encoding: str | None = None, delimiter: str | None = N
     """A CSV file as a Table: its encoding and delimiter detected unless given."""
     fmt = detect_format(path, encoding, delimiter)
     header = read_header(path, fmt)
-    return Table(header, partial(read_records, path, fmt), header.unknown_note())
+    return Table(
+        header, partial(read_raw_records, path, fmt), header.unknown_note(), clean=restore_cells
+    )
 
 
 # --- the command --------------------------------------------------------------------------
@@ -166,7 +176,7 @@ def import_contacts(
         job = Job(
             store,
             path,
-            Validation(table.header, table.records, strict=strict, parts=parts),
+            Validation(table.header, table.records, table.clean, strict=strict, parts=parts),
             workers or default_workers(total),
             progress or NoProgress(),
             Path(spill_dir),

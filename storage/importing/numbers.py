@@ -3,6 +3,8 @@ transaction, skipping those already on a contact or claimed by a row of the file
 
 from __future__ import annotations
 
+from itertools import groupby
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -40,13 +42,17 @@ def reserve_numbers(store: Store, count: int, also_taken: set[str]) -> list[str]
 
 
 def _taken_among(session: Session, candidates: list[str]) -> set[str]:
-    """Which of the consecutive `candidates` are on a contact: one range query when they all
-    have the same length (then text order is number order), else by lists."""
-    if len(candidates[0]) != len(candidates[-1]):
-        return taken_in_database(session, candidates)
-    query = select(TABLE.c.no).where(TABLE.c.no.between(candidates[0], candidates[-1]))
-    wanted = set(candidates)
-    return {no for no in session.scalars(query) if no in wanted}
+    """Which of the consecutive `candidates` are on a contact: one range query per run of
+    candidates of the same length (within one, text order is number order). A million
+    numbers cross a width (CT999999, CT1000000): asking by lists of a thousand instead cost
+    PostgreSQL 12 s there."""
+    taken: set[str] = set()
+    for _length, run in groupby(candidates, key=len):
+        same = list(run)
+        query = select(TABLE.c.no).where(TABLE.c.no.between(same[0], same[-1]))
+        wanted = set(same)
+        taken.update(no for no in session.scalars(query) if no in wanted)
+    return taken
 
 
 def taken_in_database(session: Session, numbers: list[str]) -> set[str]:

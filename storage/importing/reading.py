@@ -158,6 +158,13 @@ def read_header_cells(path: Path, fmt: FileFormat, example: str) -> list[str]:
 def read_records(path: Path, fmt: FileFormat) -> Iterator[tuple[int, list[str]]]:
     """Yield (line the record starts on, cells) for each non-blank row after the header; a
     `'` that an export put before a formula-like cell is taken off (storage/spreadsheet.py)."""
+    for line, cells in read_raw_records(path, fmt):
+        yield line, restore_cells(cells)
+
+
+def read_raw_records(path: Path, fmt: FileFormat) -> Iterator[tuple[int, list[str]]]:
+    """As read_records, with the cells as the file holds them (restore_cells not applied):
+    each of an import's workers reads the whole file and cleans only the records it checks."""
     with open_text(path, fmt) as handle:
         reader = csv.reader(handle, delimiter=fmt.delimiter)
         line = 0
@@ -166,13 +173,18 @@ def read_records(path: Path, fmt: FileFormat) -> Iterator[tuple[int, list[str]]]
             line = reader.line_num + 1
             for cells in reader:
                 start, line = line, reader.line_num + 1
-                if any(cell.strip() for cell in cells):
-                    yield start, [restore(cell) for cell in cells]
+                if "".join(cells).strip():  # some cell holds more than white space
+                    yield start, cells
         except (csv.Error, UnicodeError) as error:
             raise UserError(
                 f"{path}, line {line}: the file cannot be read as {fmt.describe()} ({error}). "
                 "Give the file's encoding, like --encoding cp1252."
             ) from None
+
+
+def restore_cells(cells: list[str]) -> list[str]:
+    """The values a record's cells hold (storage.spreadsheet.restore on each)."""
+    return [restore(cell) for cell in cells]
 
 
 def count_rows(path: Path) -> int:

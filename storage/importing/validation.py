@@ -13,11 +13,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy.orm import Session
 
 from storage.codes import CODE_TABLES
+from storage.collector import collector_paused
 from storage.contacts import build_contact
 from storage.database import Store
 from storage.errors import UserError
@@ -59,6 +60,7 @@ class Validation:
 
     header: HeaderMap
     records: Callable[[], Iterator[tuple[int, list[str]]]]  # (line, cells) after the header
+    clean: Callable[[list[str]], list[str]]  # a record's cells as values (Table.clean)
     strict: bool = False  # a bad value refuses its row instead of being left out
     companies: list[Draft] = field(default_factory=list)  # good, in file order (.index)
     company_at: dict[int, Draft] = field(default_factory=dict)  # line -> good company
@@ -138,19 +140,18 @@ def _load_code_tables(session: Session) -> list[object]:
     return [row for table in CODE_TABLES.values() for row in table.all(session)]
 
 
-def _my_chunks(
-    records: Callable[[], Iterator[tuple[int, list[str]]]], worker: int, workers: int
-) -> Iterator[tuple[int, list[Any]]]:
-    """The chunks of records that `worker` validates: every `workers`-th one."""
+def _my_chunks(state: Validation, worker: int, workers: int) -> Iterator[tuple[int, list[Any]]]:
+    """The chunks of records that `worker` validates: every `workers`-th one, cleaned."""
     chunk: list[tuple[int, list[str]]] = []
     number = 0
-    for index, record in enumerate(records()):
+    clean = state.clean
+    for index, (line, cells) in enumerate(state.records()):
         if index // CHUNK != number:
             if chunk:
                 yield number, chunk
             chunk, number = [], index // CHUNK
         if number % workers == worker:
-            chunk.append(record)
+            chunk.append((line, clean(cells)))
     if chunk:
         yield number, chunk
 
@@ -189,8 +190,8 @@ def _companies_worker(worker: int) -> list[_CompanyChunk]:
     """First pass: validate company rows, and note which numbers each row claims."""
     job = _job()
     chunks: list[_CompanyChunk] = []
-    with _validating_session(job.store) as session:
-        for number, records in _my_chunks(job.state.records, worker, job.workers):
+    with collector_paused(), _validating_session(job.store) as session:
+        for number, records in _my_chunks(job.state, worker, job.workers):
             chunks.append(_check_companies(session, job.state, number, records))
             _count(job, len(records))
     return chunks
@@ -268,12 +269,13 @@ def _persons_worker(worker: int) -> list[_PersonChunk]:
     job = _job()
     chunks: list[_PersonChunk] = []
     with (
+        collector_paused(),
         _validating_session(job.store) as session,
         spill_path(job, worker).open("wb") as spill,
     ):
-        for number, records in _my_chunks(job.state.records, worker, job.workers):
+        for number, records in _my_chunks(job.state, worker, job.workers):
             chunk, entries = _check_persons(session, job.state, number, records)
-            marshal.dump(entries, spill)
+            write_spilled(spill, entries)
             chunks.append(chunk)
             _count(job, len(records))
     return chunks
@@ -281,6 +283,21 @@ def _persons_worker(worker: int) -> list[_PersonChunk]:
 
 def spill_path(job: Job, worker: int) -> Path:
     return job.spill_dir / f"persons-{worker}.marshal"
+
+
+def write_spilled(handle: BinaryIO, entries: list[tuple[Any, ...]]) -> None:
+    """One chunk's entries, marshalled behind their length: read back whole with
+    marshal.loads, five times faster than marshal.load from the file (which reads it piece
+    by piece through the file object)."""
+    data = marshal.dumps(entries)
+    handle.write(len(data).to_bytes(8, "little"))
+    handle.write(data)
+
+
+def read_spilled(handle: BinaryIO) -> list[tuple[Any, ...]]:
+    """The next chunk write_spilled wrote to this file."""
+    size = int.from_bytes(handle.read(8), "little")
+    return marshal.loads(handle.read(size))  # type: ignore[no-any-return]
 
 
 def _check_persons(

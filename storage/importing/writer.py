@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-import marshal
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.orm import Session
 
+from storage.collector import collector_paused
 from storage.importing.progress import Progress
 from storage.importing.rows import BATCH, CARRIED, TABLE, Draft
-from storage.importing.validation import Job, spill_path
+from storage.importing.validation import Job, read_spilled, spill_path
 from storage.models import ContactType
 from storage.rules import BulkImport
 
@@ -26,12 +26,13 @@ def insert_rows(job: Job, chunks: list[int], numbers: list[str]) -> None:
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     job.progress.stage("Writing", state.good)
     with (
+        collector_paused(),
         job.store.engine.begin() as connection,
         _search_index_deferred(connection),
         _sqlite_cache(connection),
     ):
+        parts = _Parts(connection, state.parts)  # first: it may lock contacts (BulkKeying)
         writer = _Writer(connection, now)
-        parts = _Parts(connection, state.parts)
         ids = _insert_companies(writer, state.companies, numbers, job.progress, parts)
         rank = 0
         for batch in _spilled(job, chunks):
@@ -99,6 +100,7 @@ class _Writer:
 
     def __init__(self, connection: Connection, now: dt.datetime) -> None:
         self.connection = connection
+        self.after = connection.execute(select(func.coalesce(func.max(TABLE.c.id), 0))).scalar()
         dialect = connection.dialect
         self.mode = dialect.name if dialect.name in ("postgresql", "sqlite") else "core"
         if self.mode == "core":
@@ -119,11 +121,19 @@ class _Writer:
         return (*values, no, self.kinds[kind], company_id, self.now, self.now)
 
     def ids_of(self, nos: list[str]) -> list[int]:
-        """The ids of the contacts just written with these numbers, in their order (one query:
-        RETURNING in file order would cost SQLite one statement per row)."""
-        query = select(TABLE.c.no, TABLE.c.id).where(TABLE.c.no.in_(nos))
+        """The ids of the contacts just written with these numbers, in their order.
+
+        One range query: the rows after the highest id the import has seen (RETURNING in
+        file order would cost SQLite one statement per row, and an IN list of five thousand
+        numbers cost SQLAlchemy more to compile than the database to answer). On SQLite,
+        whose write lock the import holds, they are exactly the batch; on PostgreSQL a
+        contact another session committed meanwhile may be among them, and is passed over
+        by its number. Each session's ids grow, so the next batch's are above this one's."""
+        query = select(TABLE.c.no, TABLE.c.id).where(TABLE.c.id > self.after)
         by_no = dict(self.connection.execute(query).all())
-        return [by_no[no] for no in nos]
+        ids = [by_no[no] for no in nos]
+        self.after = max(ids, default=self.after)
+        return ids
 
     def write(self, rows: list[tuple[Any, ...]]) -> None:
         if not rows:
@@ -206,7 +216,7 @@ def _spilled(job: Job, chunks: list[int]) -> Iterator[list[tuple[Any, ...]]]:
     files = [spill_path(job, worker).open("rb") for worker in range(job.workers)]
     try:
         for number in chunks:
-            yield marshal.load(files[number % job.workers])
+            yield read_spilled(files[number % job.workers])
     finally:
         for handle in files:
             handle.close()
